@@ -1,0 +1,99 @@
+"""Schemas of the parameter groups in ``conf/base/parameters_*.yml``.
+
+Nodes type their ``params:<group>`` input with these models, so Kedro validates every
+group before the first node runs and a bad value stops the run with a message that
+names the parameter and the allowed range.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+)
+
+
+class _Params(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatasetParams(_Params):
+    """What the raw data holds: class names (label i is ``class_names[i]``), image size."""
+
+    class_names: list[str] = Field(min_length=2)
+    image_shape: tuple[PositiveInt, PositiveInt] = (28, 28)
+
+
+class SplitParams(_Params):
+    """How the validation set is split off the training set."""
+
+    validation_fraction: float = Field(gt=0, lt=1)
+    seed: int
+
+
+class AugmentationParams(_Params):
+    """Random distortions applied to training images only; 0 turns one off."""
+
+    translation: float = Field(0.0, ge=0, lt=0.5)
+    rotation: float = Field(0.0, ge=0, lt=0.5)
+    zoom: float = Field(0.0, ge=0, lt=0.5)
+
+
+class ArchitectureParams(_Params):
+    """Convolutional blocks (one per ``conv_filters`` entry), then an optional dense layer."""
+
+    conv_filters: list[PositiveInt] = Field(min_length=1, max_length=4)
+    convs_per_block: PositiveInt = 1
+    kernel_size: PositiveInt = 3
+    batch_norm: bool = True
+    dense_units: NonNegativeInt = 0
+    dropout: float = Field(0.0, ge=0, lt=1)
+    augmentation: AugmentationParams = AugmentationParams()
+
+
+class OptimizerParams(_Params):
+    """Optimizer and its peak learning rate."""
+
+    name: Literal["adam", "adamw", "sgd", "rmsprop"] = "adam"
+    learning_rate: PositiveFloat = Field(1e-3, le=1)
+    weight_decay: NonNegativeFloat = 0.0
+
+
+class ScheduleParams(_Params):
+    """Learning-rate schedule: ``onecycle`` warms up then anneals, ``cosine`` anneals."""
+
+    name: Literal["constant", "cosine", "onecycle"] = "onecycle"
+    warmup_fraction: float = Field(0.2, ge=0, lt=1)
+
+
+class FitParams(_Params):
+    """Batch size, epochs and early stopping (patience 0 turns it off)."""
+
+    batch_size: PositiveInt = 128
+    epochs: PositiveInt = Field(10, le=1000)
+    early_stopping_patience: NonNegativeInt = 3
+
+
+class TrainingParams(_Params):
+    """Everything the training pipeline needs to build, compile and fit the network."""
+
+    seed: int
+    architecture: ArchitectureParams
+    optimizer: OptimizerParams = OptimizerParams()
+    schedule: ScheduleParams = ScheduleParams()
+    fit: FitParams = FitParams()
+    label_smoothing: float = Field(0.0, ge=0, lt=1)
+
+
+class ReportingParams(_Params):
+    """Class names for labels and how many misclassified images to show."""
+
+    class_names: list[str] = Field(min_length=2)
+    misclassified_examples: PositiveInt = 25

@@ -1,0 +1,19 @@
+"""Project pipelines."""
+
+from __future__ import annotations
+
+from kedro.framework.project import find_pipelines
+from kedro.pipeline import Pipeline
+
+
+def register_pipelines() -> dict[str, Pipeline]:
+    """Registers every pipeline under ``pipelines/``; the default one trains and reports.
+
+    Returns:
+        A mapping from pipeline names to ``Pipeline`` objects.
+    """
+    pipelines = find_pipelines(raise_errors=True)
+    pipelines["__default__"] = (
+        pipelines["data_processing"] + pipelines["training"] + pipelines["reporting"]
+    )
+    return pipelines

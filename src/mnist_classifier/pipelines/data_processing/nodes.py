@@ -1,0 +1,100 @@
+"""Nodes of the data_processing pipeline."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+from mnist_classifier.params import DatasetParams, SplitParams
+
+logger = logging.getLogger(__name__)
+
+
+def validate_digits(
+    images: np.ndarray, labels: np.ndarray, dataset: DatasetParams
+) -> tuple[np.ndarray, np.ndarray]:
+    """Checks that images and labels fit together and the dataset, so bad data fails early.
+
+    Returns:
+        The same ``images`` and ``labels``, unchanged.
+
+    Raises:
+        ValueError: If shapes, dtypes, counts or label values are wrong; the message
+            says which, and what was expected.
+    """
+    problems = []
+    if images.ndim != 3 or images.shape[1:] != tuple(dataset.image_shape):  # noqa: PLR2004
+        problems.append(
+            f"images have shape {images.shape}, expected (n, *{dataset.image_shape}) "
+            "as set by the 'dataset.image_shape' parameter"
+        )
+    if images.dtype != np.uint8:
+        problems.append(f"images have dtype {images.dtype}, expected uint8")
+    if labels.ndim != 1 or len(labels) != len(images):
+        problems.append(
+            f"labels have shape {labels.shape}, expected one label per image "
+            f"({len(images)})"
+        )
+    num_classes = len(dataset.class_names)
+    if labels.size and not (
+        np.issubdtype(labels.dtype, np.integer)
+        and 0 <= labels.min()
+        and labels.max() < num_classes
+    ):
+        problems.append(
+            f"labels range over [{labels.min()}, {labels.max()}], expected integers "
+            f"in [0, {num_classes - 1}] for the {num_classes} 'dataset.class_names'"
+        )
+    if len(images) == 0:
+        problems.append("there are no images")
+    if problems:
+        raise ValueError("Invalid digit data: " + "; ".join(problems) + ".")
+    logger.info("Validated %d images of shape %s.", len(images), images.shape[1:])
+    return images, labels
+
+
+def split_validation_set(
+    images: np.ndarray, labels: np.ndarray, split: SplitParams
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Splits a seeded, stratified validation set off the training set for early stopping.
+
+    Returns:
+        Training images, training labels, validation images, validation labels.
+    """
+    train_images, validation_images, train_labels, validation_labels = (
+        train_test_split(
+            images,
+            labels,
+            test_size=split.validation_fraction,
+            stratify=labels,
+            random_state=split.seed,
+        )
+    )
+    logger.info(
+        "Split %d training and %d validation images.",
+        len(train_images),
+        len(validation_images),
+    )
+    return train_images, train_labels, validation_images, validation_labels
+
+
+def scale_images(images: np.ndarray) -> np.ndarray:
+    """Scales uint8 pixels to float32 in [0, 1] with a channel axis: the model's input.
+
+    Training and inference both call this, so what the model sees cannot drift apart.
+    """
+    return (images.astype(np.float32) / 255.0)[..., np.newaxis]
+
+
+def prepare_model_input(
+    images: np.ndarray, labels: np.ndarray, dataset: DatasetParams
+) -> tuple[np.ndarray, np.ndarray]:
+    """Turns images and labels into the model's input and one-hot target.
+
+    Returns:
+        ``scale_images(images)`` and float32 one-hot labels of shape (n, classes).
+    """
+    one_hot = np.eye(len(dataset.class_names), dtype=np.float32)[labels]
+    return scale_images(images), one_hot

@@ -1,0 +1,166 @@
+"""Nodes of the reporting pipeline: test-set metrics, tables and figures."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import keras
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from sklearn.metrics import (
+    accuracy_score,
+    classification_report,
+    confusion_matrix,
+    log_loss,
+    precision_recall_fscore_support,
+)
+
+from mnist_classifier.params import ReportingParams
+
+logger = logging.getLogger(__name__)
+
+
+def predict_test_set(classifier: keras.Model, test_x: np.ndarray) -> np.ndarray:
+    """Predicts class probabilities for the test images, once for every report."""
+    return classifier.predict(test_x, batch_size=1024, verbose=0)
+
+
+def compute_metrics(
+    test_probabilities: np.ndarray,
+    test_labels: np.ndarray,
+    training_history: dict[str, Any],
+) -> dict[str, Any]:
+    """Summarises test performance and training cost in one flat, comparable record."""
+    predictions = test_probabilities.argmax(axis=1)
+    precision, recall, f1, _ = precision_recall_fscore_support(
+        test_labels, predictions, average="macro", zero_division=0
+    )
+    metrics = {
+        "test_accuracy": float(accuracy_score(test_labels, predictions)),
+        "test_loss": float(
+            log_loss(
+                test_labels,
+                test_probabilities,
+                labels=range(test_probabilities.shape[1]),
+            )
+        ),
+        "macro_precision": float(precision),
+        "macro_recall": float(recall),
+        "macro_f1": float(f1),
+        "test_images": len(test_labels),
+        "parameters": training_history["parameters"],
+        "training_seconds": training_history["training_seconds"],
+        "epochs": training_history["epochs"],
+        "best_epoch": training_history["best_epoch"],
+        "hyperparameters": training_history["hyperparameters"],
+    }
+    logger.info(
+        "Test accuracy %.2f%% (loss %.4f, macro F1 %.4f) after %d epochs in %.0f s.",
+        100 * metrics["test_accuracy"],
+        metrics["test_loss"],
+        metrics["macro_f1"],
+        metrics["epochs"],
+        metrics["training_seconds"],
+    )
+    return metrics
+
+
+def build_classification_report(
+    test_probabilities: np.ndarray, test_labels: np.ndarray, reporting: ReportingParams
+) -> tuple[pd.DataFrame, str]:
+    """Tabulates per-class precision, recall, F1 and support, as a table and as text."""
+    kwargs = {
+        "y_true": test_labels,
+        "y_pred": test_probabilities.argmax(axis=1),
+        "labels": range(len(reporting.class_names)),
+        "target_names": reporting.class_names,
+        "digits": 4,
+        "zero_division": 0,
+    }
+    table = pd.DataFrame(classification_report(**kwargs, output_dict=True)).T
+    table["support"] = table["support"].astype(int)
+    table.index.name = "class"
+    return table.reset_index(), classification_report(**kwargs)
+
+
+def build_confusion_matrix(
+    test_probabilities: np.ndarray, test_labels: np.ndarray, reporting: ReportingParams
+) -> pd.DataFrame:
+    """Counts test images per (true class, predicted class) pair."""
+    names = reporting.class_names
+    counts = confusion_matrix(
+        test_labels, test_probabilities.argmax(axis=1), labels=range(len(names))
+    )
+    return pd.DataFrame(
+        counts,
+        index=pd.Index(names, name="true"),
+        columns=pd.Index(names, name="predicted"),
+    ).reset_index()
+
+
+def plot_confusion_matrix(confusion: pd.DataFrame) -> Figure:
+    """Draws the confusion matrix as a labelled heatmap, counts in every cell."""
+    counts = confusion.set_index("true")
+    figure = Figure(figsize=(7, 6), layout="constrained")
+    axes = figure.subplots()
+    image = axes.imshow(np.log1p(counts.to_numpy()), cmap="Blues")
+    threshold = image.norm.vmax / 2
+    for (row, col), count in np.ndenumerate(counts.to_numpy()):
+        colour = "white" if np.log1p(count) > threshold else "black"
+        axes.text(col, row, str(count), ha="center", va="center", color=colour, fontsize=8)
+    axes.set(
+        xticks=range(len(counts.columns)),
+        yticks=range(len(counts.index)),
+        xlabel="Predicted class",
+        ylabel="True class",
+        title=f"Confusion matrix ({counts.to_numpy().sum():,} test images)",
+    )
+    axes.set_xticklabels(counts.columns, rotation=45, ha="right")
+    axes.set_yticklabels(counts.index)
+    return figure
+
+
+def plot_training_curves(training_history: dict[str, Any]) -> Figure:
+    """Plots loss and accuracy per epoch, training against validation."""
+    history = pd.DataFrame(training_history["history"])
+    figure = Figure(figsize=(10, 4), layout="constrained")
+    for axes, metric in zip(figure.subplots(1, 2), ["loss", "accuracy"]):
+        axes.plot(history["epoch"], history[metric], marker="o", label="training")
+        axes.plot(history["epoch"], history[f"val_{metric}"], marker="o", label="validation")
+        axes.axvline(training_history["best_epoch"], color="grey", linestyle=":")
+        axes.set(xlabel="Epoch", ylabel=metric.capitalize(), title=metric.capitalize())
+        axes.grid(alpha=0.3)
+        axes.legend()
+    return figure
+
+
+def plot_misclassified(
+    test_images: np.ndarray,
+    test_probabilities: np.ndarray,
+    test_labels: np.ndarray,
+    reporting: ReportingParams,
+) -> Figure:
+    """Shows the test images the model got wrong with the most confidence."""
+    predictions = test_probabilities.argmax(axis=1)
+    confidence = test_probabilities.max(axis=1)
+    wrong = np.flatnonzero(predictions != test_labels)
+    worst = wrong[np.argsort(-confidence[wrong])][: reporting.misclassified_examples]
+    columns = 5
+    rows = max(1, int(np.ceil(len(worst) / columns)))
+    figure = Figure(figsize=(2 * columns, 2.3 * rows), layout="constrained")
+    figure.suptitle(
+        f"Most confident mistakes: {len(worst)} of {len(wrong)} misclassified test images"
+    )
+    names = reporting.class_names
+    for axes, index in zip(figure.subplots(rows, columns, squeeze=False).flat, worst):
+        axes.imshow(test_images[index], cmap="gray_r")
+        axes.set_title(
+            f"true {names[test_labels[index]]}, predicted {names[predictions[index]]}"
+            f"\n{confidence[index]:.0%} sure (#{index})",
+            fontsize=8,
+        )
+    for axes in figure.axes:
+        axes.axis("off")
+    return figure

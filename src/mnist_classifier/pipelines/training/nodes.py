@@ -1,0 +1,202 @@
+"""Nodes of the training pipeline, and the helpers that build what they fit."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from mnist_classifier.params import (
+    ArchitectureParams,
+    OptimizerParams,
+    ScheduleParams,
+    TrainingParams,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def build_model(
+    input_shape: tuple[int, ...],
+    num_classes: int,
+    architecture: ArchitectureParams,
+    seed: int = 0,
+) -> keras.Model:
+    """Builds the CNN: augmentation, conv blocks (conv-BN-ReLU, max-pool), softmax head."""
+    aug = architecture.augmentation
+    layers: list[keras.Layer] = [keras.Input(input_shape)]
+    if aug.rotation:
+        layers.append(keras.layers.RandomRotation(aug.rotation, fill_mode="constant", seed=seed))
+    if aug.zoom:
+        layers.append(keras.layers.RandomZoom(aug.zoom, fill_mode="constant", seed=seed))
+    if aug.translation:
+        layers.append(
+            keras.layers.RandomTranslation(
+                aug.translation, aug.translation, fill_mode="constant", seed=seed
+            )
+        )
+    for filters in architecture.conv_filters:
+        for _ in range(architecture.convs_per_block):
+            layers.append(
+                keras.layers.Conv2D(
+                    filters,
+                    architecture.kernel_size,
+                    padding="same",
+                    use_bias=not architecture.batch_norm,
+                )
+            )
+            if architecture.batch_norm:
+                layers.append(keras.layers.BatchNormalization())
+            layers.append(keras.layers.ReLU())
+        layers.append(keras.layers.MaxPooling2D())
+    layers.append(keras.layers.Flatten())
+    if architecture.dense_units:
+        layers.append(keras.layers.Dropout(architecture.dropout, seed=seed))
+        layers.append(keras.layers.Dense(architecture.dense_units, activation="relu"))
+    layers.append(keras.layers.Dropout(architecture.dropout, seed=seed))
+    layers.append(keras.layers.Dense(num_classes, activation="softmax"))
+    return keras.Sequential(layers, name="digit_classifier")
+
+
+def learning_rate_schedule(
+    optimizer: OptimizerParams, schedule: ScheduleParams, total_steps: int
+) -> float | keras.optimizers.schedules.LearningRateSchedule:
+    """Returns the learning rate per step: constant, cosine decay, or warm-up then cosine."""
+    peak = optimizer.learning_rate
+    if schedule.name == "constant":
+        return peak
+    warmup_steps = int(schedule.warmup_fraction * total_steps)
+    if schedule.name == "cosine" or warmup_steps == 0:
+        return keras.optimizers.schedules.CosineDecay(peak, total_steps)
+    return keras.optimizers.schedules.CosineDecay(
+        peak / 25,
+        decay_steps=total_steps - warmup_steps,
+        warmup_target=peak,
+        warmup_steps=warmup_steps,
+    )
+
+
+def make_optimizer(
+    optimizer: OptimizerParams, schedule: ScheduleParams, total_steps: int
+) -> keras.optimizers.Optimizer:
+    """Creates the optimizer named in the parameters with its learning-rate schedule."""
+    learning_rate = learning_rate_schedule(optimizer, schedule, total_steps)
+    if optimizer.name == "sgd":
+        return keras.optimizers.SGD(learning_rate, momentum=0.9, nesterov=True)
+    optimizers = {
+        "adam": keras.optimizers.Adam,
+        "adamw": keras.optimizers.AdamW,
+        "rmsprop": keras.optimizers.RMSprop,
+    }
+    kwargs = {"weight_decay": optimizer.weight_decay or None}
+    return optimizers[optimizer.name](learning_rate, **kwargs)
+
+
+def make_input_pipeline(
+    x: np.ndarray, y: np.ndarray, batch_size: int, shuffle_seed: int | None = None
+) -> tf.data.Dataset:
+    """Wraps arrays in a cached, (optionally) shuffled, batched and prefetched tf.data pipeline."""
+    dataset = tf.data.Dataset.from_tensor_slices((x, y)).cache()
+    if shuffle_seed is not None:
+        dataset = dataset.shuffle(len(x), seed=shuffle_seed, reshuffle_each_iteration=True)
+    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+class EpochLogger(keras.callbacks.Callback):
+    """Logs one line per epoch (metrics, learning rate, seconds) and keeps it as history."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.epochs: list[dict[str, float]] = []
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        optimizer = self.model.optimizer
+        record = {
+            "epoch": epoch + 1,
+            **{key: float(value) for key, value in (logs or {}).items()},
+            "learning_rate": float(optimizer.learning_rate),
+            "seconds": round(time.perf_counter() - self._start, 2),
+        }
+        self.epochs.append(record)
+        logger.info(
+            "Epoch %d/%d - %s",
+            record["epoch"],
+            self.params["epochs"],
+            " - ".join(
+                f"{key}: {value:.4g}" for key, value in record.items() if key != "epoch"
+            ),
+        )
+
+
+def train_model(
+    train_x: np.ndarray,
+    train_y: np.ndarray,
+    validation_x: np.ndarray,
+    validation_y: np.ndarray,
+    training: TrainingParams,
+) -> tuple[keras.Model, dict[str, Any]]:
+    """Builds, compiles and fits the CNN, stopping early when validation loss stalls.
+
+    Returns:
+        The trained model (best validation loss) and the training history: one record
+        per epoch, the wall time, the parameter count and the hyper-parameters.
+    """
+    keras.utils.set_random_seed(training.seed)
+    fit = training.fit
+    model = build_model(
+        train_x.shape[1:], train_y.shape[1], training.architecture, training.seed
+    )
+    steps_per_epoch = int(np.ceil(len(train_x) / fit.batch_size))
+    model.compile(
+        optimizer=make_optimizer(
+            training.optimizer, training.schedule, steps_per_epoch * fit.epochs
+        ),
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=training.label_smoothing),
+        metrics=["accuracy"],
+    )
+    epoch_logger = EpochLogger()
+    callbacks: list[keras.callbacks.Callback] = [epoch_logger]
+    if fit.early_stopping_patience:
+        callbacks.append(
+            keras.callbacks.EarlyStopping(
+                patience=fit.early_stopping_patience, restore_best_weights=True
+            )
+        )
+    logger.info(
+        "Training %s parameters on %d images, validating on %d.",
+        f"{model.count_params():,}",
+        len(train_x),
+        len(validation_x),
+    )
+    start = time.perf_counter()
+    model.fit(
+        make_input_pipeline(train_x, train_y, fit.batch_size, shuffle_seed=training.seed),
+        validation_data=make_input_pipeline(validation_x, validation_y, 1024),
+        epochs=fit.epochs,
+        callbacks=callbacks,
+        verbose=0,
+    )
+    seconds = time.perf_counter() - start
+    val_losses = [epoch["val_loss"] for epoch in epoch_logger.epochs]
+    history = {
+        "training_seconds": round(seconds, 2),
+        "epochs": len(epoch_logger.epochs),
+        "best_epoch": int(np.argmin(val_losses)) + 1,
+        "parameters": model.count_params(),
+        "hyperparameters": training.model_dump(),
+        "history": epoch_logger.epochs,
+    }
+    logger.info(
+        "Trained %d epochs in %.1f s; best validation loss at epoch %d.",
+        history["epochs"],
+        seconds,
+        history["best_epoch"],
+    )
+    return model, history
