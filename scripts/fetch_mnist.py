@@ -70,7 +70,9 @@ def write_sample() -> None:
         for kind, idx in [("images", "idx3"), ("labels", "idx1")]:
             name = f"{split}-{kind}-{idx}-ubyte.gz"
             array = IDXDataset(filepath=str(RAW_DIR / name)).load()[:size]
-            IDXDataset(filepath=str(SAMPLE_DIR / name)).save(np.ascontiguousarray(array))
+            IDXDataset(filepath=str(SAMPLE_DIR / name)).save(
+                np.ascontiguousarray(array)
+            )
     print(f"wrote the sample slice to {SAMPLE_DIR}")
 
 

@@ -80,9 +80,10 @@ class IDXDataset(AbstractDataset[np.ndarray, np.ndarray]):
         code = _CODES.get(array.dtype.newbyteorder("="))
         if code is None:
             raise self._error(f"cannot store dtype {array.dtype} in IDX")
-        header = bytes([0, 0, code, array.ndim]) + np.array(
-            array.shape, dtype=">u4"
-        ).tobytes()
+        header = (
+            bytes([0, 0, code, array.ndim])
+            + np.array(array.shape, dtype=">u4").tobytes()
+        )
         raw = header + array.astype(IDX_DTYPES[code]).tobytes()
         if self._gzipped:
             raw = gzip.compress(raw, mtime=0)
@@ -125,8 +126,10 @@ class IDXDataset(AbstractDataset[np.ndarray, np.ndarray]):
                 f"has {len(raw)} bytes but its header {shape} calls for {expected}: "
                 "the file is truncated or corrupt"
             )
-        return np.frombuffer(raw, dtype, offset=offset).reshape(shape).astype(
-            dtype.newbyteorder("=")
+        return (
+            np.frombuffer(raw, dtype, offset=offset)
+            .reshape(shape)
+            .astype(dtype.newbyteorder("="))
         )
 
     def _check_shape(self, array: np.ndarray) -> np.ndarray:

@@ -25,7 +25,7 @@ def validate_digits(
             says which, and what was expected.
     """
     problems = []
-    if images.ndim != 3 or images.shape[1:] != tuple(dataset.image_shape):  # noqa: PLR2004
+    if images.ndim != 3 or images.shape[1:] != tuple(dataset.image_shape):
         problems.append(
             f"images have shape {images.shape}, expected (n, *{dataset.image_shape}) "
             "as set by the 'dataset.image_shape' parameter"
@@ -63,14 +63,12 @@ def split_validation_set(
     Returns:
         Training images, training labels, validation images, validation labels.
     """
-    train_images, validation_images, train_labels, validation_labels = (
-        train_test_split(
-            images,
-            labels,
-            test_size=split.validation_fraction,
-            stratify=labels,
-            random_state=split.seed,
-        )
+    train_images, validation_images, train_labels, validation_labels = train_test_split(
+        images,
+        labels,
+        test_size=split.validation_fraction,
+        stratify=labels,
+        random_state=split.seed,
     )
     logger.info(
         "Split %d training and %d validation images.",

@@ -44,7 +44,11 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 prepare_model_input,
-                ["split_validation_images", "split_validation_labels", "params:dataset"],
+                [
+                    "split_validation_images",
+                    "split_validation_labels",
+                    "params:dataset",
+                ],
                 ["validation_x", "validation_y"],
                 name="prepare_validation_input",
             ),

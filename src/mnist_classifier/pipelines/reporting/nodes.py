@@ -109,7 +109,9 @@ def plot_confusion_matrix(confusion: pd.DataFrame) -> Figure:
     threshold = image.norm.vmax / 2
     for (row, col), count in np.ndenumerate(counts.to_numpy()):
         colour = "white" if np.log1p(count) > threshold else "black"
-        axes.text(col, row, str(count), ha="center", va="center", color=colour, fontsize=8)
+        axes.text(
+            col, row, str(count), ha="center", va="center", color=colour, fontsize=8
+        )
     axes.set(
         xticks=range(len(counts.columns)),
         yticks=range(len(counts.index)),
@@ -128,7 +130,9 @@ def plot_training_curves(training_history: dict[str, Any]) -> Figure:
     figure = Figure(figsize=(10, 4), layout="constrained")
     for axes, metric in zip(figure.subplots(1, 2), ["loss", "accuracy"]):
         axes.plot(history["epoch"], history[metric], marker="o", label="training")
-        axes.plot(history["epoch"], history[f"val_{metric}"], marker="o", label="validation")
+        axes.plot(
+            history["epoch"], history[f"val_{metric}"], marker="o", label="validation"
+        )
         axes.axvline(training_history["best_epoch"], color="grey", linestyle=":")
         axes.set(xlabel="Epoch", ylabel=metric.capitalize(), title=metric.capitalize())
         axes.grid(alpha=0.3)

@@ -30,9 +30,13 @@ def build_model(
     aug = architecture.augmentation
     layers: list[keras.Layer] = [keras.Input(input_shape)]
     if aug.rotation:
-        layers.append(keras.layers.RandomRotation(aug.rotation, fill_mode="constant", seed=seed))
+        layers.append(
+            keras.layers.RandomRotation(aug.rotation, fill_mode="constant", seed=seed)
+        )
     if aug.zoom:
-        layers.append(keras.layers.RandomZoom(aug.zoom, fill_mode="constant", seed=seed))
+        layers.append(
+            keras.layers.RandomZoom(aug.zoom, fill_mode="constant", seed=seed)
+        )
     if aug.translation:
         layers.append(
             keras.layers.RandomTranslation(
@@ -85,15 +89,18 @@ def make_optimizer(
 ) -> keras.optimizers.Optimizer:
     """Creates the optimizer named in the parameters with its learning-rate schedule."""
     learning_rate = learning_rate_schedule(optimizer, schedule, total_steps)
+    decay = optimizer.weight_decay or None  # None skips the decay step altogether
+    if optimizer.name == "adamw":
+        return keras.optimizers.AdamW(
+            learning_rate, weight_decay=optimizer.weight_decay
+        )
     if optimizer.name == "sgd":
-        return keras.optimizers.SGD(learning_rate, momentum=0.9, nesterov=True)
-    optimizers = {
-        "adam": keras.optimizers.Adam,
-        "adamw": keras.optimizers.AdamW,
-        "rmsprop": keras.optimizers.RMSprop,
-    }
-    kwargs = {"weight_decay": optimizer.weight_decay or None}
-    return optimizers[optimizer.name](learning_rate, **kwargs)
+        return keras.optimizers.SGD(
+            learning_rate, momentum=0.9, nesterov=True, weight_decay=decay
+        )
+    if optimizer.name == "rmsprop":
+        return keras.optimizers.RMSprop(learning_rate, weight_decay=decay)
+    return keras.optimizers.Adam(learning_rate, weight_decay=decay)
 
 
 def make_input_pipeline(
@@ -102,7 +109,9 @@ def make_input_pipeline(
     """Wraps arrays in a cached, (optionally) shuffled, batched and prefetched tf.data pipeline."""
     dataset = tf.data.Dataset.from_tensor_slices((x, y)).cache()
     if shuffle_seed is not None:
-        dataset = dataset.shuffle(len(x), seed=shuffle_seed, reshuffle_each_iteration=True)
+        dataset = dataset.shuffle(
+            len(x), seed=shuffle_seed, reshuffle_each_iteration=True
+        )
     return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
@@ -158,7 +167,9 @@ def train_model(
         optimizer=make_optimizer(
             training.optimizer, training.schedule, steps_per_epoch * fit.epochs
         ),
-        loss=keras.losses.CategoricalCrossentropy(label_smoothing=training.label_smoothing),
+        loss=keras.losses.CategoricalCrossentropy(
+            label_smoothing=training.label_smoothing
+        ),
         metrics=["accuracy"],
     )
     epoch_logger = EpochLogger()
@@ -177,10 +188,13 @@ def train_model(
     )
     start = time.perf_counter()
     model.fit(
-        make_input_pipeline(train_x, train_y, fit.batch_size, shuffle_seed=training.seed),
+        make_input_pipeline(
+            train_x, train_y, fit.batch_size, shuffle_seed=training.seed
+        ),
         validation_data=make_input_pipeline(validation_x, validation_y, 1024),
         epochs=fit.epochs,
         callbacks=callbacks,
+        shuffle=False,  # the input pipeline shuffles, seeded
         verbose=0,
     )
     seconds = time.perf_counter() - start

@@ -11,7 +11,13 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             Node(
                 train_model,
-                ["train_x", "train_y", "validation_x", "validation_y", "params:training"],
+                [
+                    "train_x",
+                    "train_y",
+                    "validation_x",
+                    "validation_y",
+                    "params:training",
+                ],
                 ["classifier", "training_history"],
                 name="train_model",
             )

@@ -1,0 +1,69 @@
+"""Shared fixtures: the shipped MNIST sample, and a throw-away copy of the project."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mnist_classifier.datasets import IDXDataset
+from mnist_classifier.params import DatasetParams
+
+# Tests never report to Kedro's telemetry (the .telemetry file also says so).
+os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "true")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+SAMPLE_DIR = PROJECT_ROOT / "data" / "01_raw" / "mnist_sample"
+
+
+def load_sample(split: str, kind: str) -> np.ndarray:
+    """Loads one of the four IDX files of the shipped 600/200-image MNIST sample."""
+    idx = "idx3" if kind == "images" else "idx1"
+    return IDXDataset(
+        filepath=str(SAMPLE_DIR / f"{split}-{kind}-{idx}-ubyte.gz")
+    ).load()
+
+
+@pytest.fixture(scope="session")
+def sample_train() -> tuple[np.ndarray, np.ndarray]:
+    return load_sample("train", "images"), load_sample("train", "labels")
+
+
+@pytest.fixture(scope="session")
+def sample_test() -> tuple[np.ndarray, np.ndarray]:
+    return load_sample("t10k", "images"), load_sample("t10k", "labels")
+
+
+@pytest.fixture(scope="session")
+def dataset_params() -> DatasetParams:
+    return DatasetParams(class_names=[str(digit) for digit in range(10)])
+
+
+@pytest.fixture
+def project_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the project's configuration and sample data in a temporary folder.
+
+    Runs in it write their artifacts there, never into the real project's data/.
+    """
+    for name in ["pyproject.toml", ".telemetry"]:
+        shutil.copy(PROJECT_ROOT / name, tmp_path / name)
+    shutil.copytree(PROJECT_ROOT / "conf", tmp_path / "conf", ignore=_local_conf)
+    shutil.copytree(SAMPLE_DIR, tmp_path / "data" / "01_raw" / "mnist_sample")
+    (
+        tmp_path / "src"
+    ).mkdir()  # the package itself is imported from where it is installed
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def _local_conf(directory: str, names: list[str]) -> list[str]:
+    """Leaves out conf/local: a developer's own settings must not leak into tests."""
+    return (
+        [name for name in names if name != ".gitkeep"]
+        if directory.endswith("local")
+        else []
+    )

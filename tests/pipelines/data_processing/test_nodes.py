@@ -1,0 +1,98 @@
+"""Unit tests of the data_processing nodes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mnist_classifier.params import DatasetParams, SplitParams
+from mnist_classifier.pipelines.data_processing.nodes import (
+    prepare_model_input,
+    scale_images,
+    split_validation_set,
+    validate_digits,
+)
+
+
+def test_validate_digits_passes_good_data_through_unchanged(
+    sample_train, dataset_params
+):
+    images, labels = sample_train
+    out_images, out_labels = validate_digits(images, labels, dataset_params)
+    assert out_images is images and out_labels is labels
+
+
+@pytest.mark.parametrize(
+    ("images", "labels", "message"),
+    [
+        (
+            np.zeros((3, 28, 27), np.uint8),
+            np.zeros(3, np.uint8),
+            r"shape \(3, 28, 27\)",
+        ),
+        (np.zeros((3, 28, 28), np.float32), np.zeros(3, np.uint8), "dtype float32"),
+        (np.zeros((3, 28, 28), np.uint8), np.zeros(2, np.uint8), "one label per image"),
+        (np.zeros((2, 28, 28), np.uint8), np.array([0, 10]), r"range over \[0, 10\]"),
+        (np.zeros((2, 28, 28), np.uint8), np.array([-1, 3]), r"in \[0, 9\]"),
+        (np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.uint8), "no images"),
+    ],
+)
+def test_validate_digits_rejects_bad_data(images, labels, message, dataset_params):
+    with pytest.raises(ValueError, match=message):
+        validate_digits(images, labels, dataset_params)
+
+
+def test_validate_digits_uses_the_configured_classes(sample_train):
+    images, labels = sample_train
+    three_classes = DatasetParams(class_names=["a", "b", "c"])
+    with pytest.raises(ValueError, match="for the 3 'dataset.class_names'"):
+        validate_digits(images, labels, three_classes)
+
+
+def test_split_is_stratified_seeded_and_sized(sample_train):
+    images, labels = sample_train
+    split = SplitParams(validation_fraction=0.2, seed=3)
+    train_images, train_labels, val_images, val_labels = split_validation_set(
+        images, labels, split
+    )
+    assert len(val_images) == len(val_labels) == 120
+    assert len(train_images) == len(train_labels) == 480
+    # Stratified: every class keeps its share in the validation set, to within one image.
+    expected = np.bincount(labels, minlength=10) * 0.2
+    assert np.abs(np.bincount(val_labels, minlength=10) - expected).max() <= 1
+    # Seeded: the same seed gives the same split, another seed another one.
+    again = split_validation_set(images, labels, split)
+    np.testing.assert_array_equal(again[2], val_images)
+    other = split_validation_set(
+        images, labels, SplitParams(validation_fraction=0.2, seed=4)
+    )
+    assert not np.array_equal(other[2], val_images)
+    # Pairs stay together: every split image is a training image with its own label.
+    lookup = {image.tobytes(): label for image, label in zip(images, labels)}
+    assert all(
+        lookup[image.tobytes()] == label for image, label in zip(val_images, val_labels)
+    )
+
+
+def test_split_does_not_mutate_its_inputs(sample_train):
+    images, labels = sample_train
+    before = images.copy(), labels.copy()
+    split_validation_set(images, labels, SplitParams(validation_fraction=0.1, seed=0))
+    np.testing.assert_array_equal(images, before[0])
+    np.testing.assert_array_equal(labels, before[1])
+
+
+def test_scale_images_gives_unit_range_float32_with_a_channel():
+    images = np.array([[[0, 255], [51, 102]]], dtype=np.uint8)
+    scaled = scale_images(images)
+    assert scaled.shape == (1, 2, 2, 1) and scaled.dtype == np.float32
+    np.testing.assert_allclose(scaled[0, :, :, 0], [[0.0, 1.0], [0.2, 0.4]])
+
+
+def test_prepare_model_input_one_hot_encodes(dataset_params):
+    images = np.zeros((3, 28, 28), np.uint8)
+    x, y = prepare_model_input(images, np.array([0, 9, 3]), dataset_params)
+    assert x.shape == (3, 28, 28, 1)
+    assert y.dtype == np.float32 and y.shape == (3, 10)
+    np.testing.assert_array_equal(y.argmax(axis=1), [0, 9, 3])
+    np.testing.assert_array_equal(y.sum(axis=1), [1, 1, 1])

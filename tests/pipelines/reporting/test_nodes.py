@@ -1,0 +1,133 @@
+"""Unit tests of the reporting nodes, on hand-made predictions with known answers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+
+from mnist_classifier.params import ReportingParams
+from mnist_classifier.pipelines.reporting.nodes import (
+    build_classification_report,
+    build_confusion_matrix,
+    compute_metrics,
+    plot_confusion_matrix,
+    plot_misclassified,
+    plot_training_curves,
+)
+
+REPORTING = ReportingParams(
+    class_names=["zero", "one", "two"], misclassified_examples=2
+)
+LABELS = np.array([0, 0, 1, 1, 2, 2])
+# Predictions: 0, 1 (wrong, 0.7 sure), 1, 1, 2, 0 (wrong, 0.9 sure).
+PROBABILITIES = np.array(
+    [
+        [0.8, 0.1, 0.1],
+        [0.2, 0.7, 0.1],
+        [0.1, 0.8, 0.1],
+        [0.3, 0.6, 0.1],
+        [0.1, 0.1, 0.8],
+        [0.9, 0.05, 0.05],
+    ],
+    dtype=np.float32,
+)
+HISTORY = {
+    "training_seconds": 12.5,
+    "epochs": 3,
+    "best_epoch": 2,
+    "parameters": 1234,
+    "hyperparameters": {"seed": 1},
+    "history": [
+        {
+            "epoch": e,
+            "loss": 1 / e,
+            "accuracy": 0.5 + e / 10,
+            "val_loss": 1.1 / e,
+            "val_accuracy": 0.5,
+        }
+        for e in [1, 2, 3]
+    ],
+}
+
+
+def test_compute_metrics():
+    metrics = compute_metrics(PROBABILITIES, LABELS, HISTORY)
+    assert metrics["test_accuracy"] == pytest.approx(4 / 6)
+    expected_loss = -np.mean(np.log([0.8, 0.2, 0.8, 0.6, 0.8, 0.05]))
+    assert metrics["test_loss"] == pytest.approx(expected_loss, rel=1e-5)
+    # Precision per class: 1/2, 2/3, 1/1; recall: 1/2, 1, 1/2.
+    assert metrics["macro_precision"] == pytest.approx((1 / 2 + 2 / 3 + 1) / 3)
+    assert metrics["macro_recall"] == pytest.approx((1 / 2 + 1 + 1 / 2) / 3)
+    assert 0 < metrics["macro_f1"] < 1
+    assert metrics["parameters"] == 1234 and metrics["epochs"] == 3
+    assert metrics["training_seconds"] == 12.5 and metrics["test_images"] == 6
+
+
+def test_classification_report_as_table_and_text():
+    table, text = build_classification_report(PROBABILITIES, LABELS, REPORTING)
+    rows = table.set_index("class")
+    assert list(rows.index[:3]) == ["zero", "one", "two"]
+    assert rows.loc["one", "recall"] == pytest.approx(1.0)
+    assert rows.loc["zero", "precision"] == pytest.approx(0.5)
+    assert rows.loc["two", "support"] == 2
+    assert "zero" in text and "macro avg" in text and "0.6667" in text
+
+
+def test_confusion_matrix_counts_true_against_predicted():
+    matrix = build_confusion_matrix(PROBABILITIES, LABELS, REPORTING)
+    counts = matrix.set_index("true")
+    assert list(counts.columns) == ["zero", "one", "two"]
+    assert counts.loc["zero"].tolist() == [1, 1, 0]
+    assert counts.loc["two"].tolist() == [1, 0, 1]
+    assert counts.to_numpy().sum() == 6
+
+
+def test_confusion_matrix_plot_is_labelled():
+    figure = plot_confusion_matrix(
+        build_confusion_matrix(PROBABILITIES, LABELS, REPORTING)
+    )
+    axes = figure.axes[0]
+    assert [label.get_text() for label in axes.get_xticklabels()] == [
+        "zero",
+        "one",
+        "two",
+    ]
+    assert [text.get_text() for text in axes.texts] == list("110020101")  # row by row
+    assert axes.get_xlabel() == "Predicted class"
+
+
+def test_training_curves_show_training_and_validation():
+    figure = plot_training_curves(HISTORY)
+    assert isinstance(figure, Figure)
+    for axes in figure.axes:
+        assert [line.get_label() for line in axes.get_lines()[:2]] == [
+            "training",
+            "validation",
+        ]
+        assert axes.get_lines()[0].get_xdata().tolist() == [1, 2, 3]
+
+
+def test_misclassified_grid_shows_the_most_confident_mistakes_first():
+    images = np.arange(6 * 28 * 28, dtype=np.uint8).reshape(6, 28, 28)
+    figure = plot_misclassified(images, PROBABILITIES, LABELS, REPORTING)
+    titles = [axes.get_title() for axes in figure.axes if axes.get_title()]
+    assert titles == [
+        "true two, predicted zero\n90% sure (#5)",
+        "true zero, predicted one\n70% sure (#1)",
+    ]
+
+
+def test_misclassified_grid_with_no_mistakes():
+    perfect = np.eye(3, dtype=np.float32)[LABELS]
+    figure = plot_misclassified(
+        np.zeros((6, 28, 28), np.uint8), perfect, LABELS, REPORTING
+    )
+    assert "0 of 0 misclassified" in figure.get_suptitle()
+
+
+def test_report_tables_are_dataframes():
+    assert isinstance(
+        build_confusion_matrix(PROBABILITIES, LABELS, REPORTING), pd.DataFrame
+    )

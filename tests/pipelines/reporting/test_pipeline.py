@@ -1,0 +1,79 @@
+"""Runs the reporting pipeline with a real DataCatalog: every artifact is written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import keras
+import numpy as np
+from kedro.io import DataCatalog, MemoryDataset
+from kedro.runner import SequentialRunner
+from kedro_datasets.json import JSONDataset
+from kedro_datasets.matplotlib import MatplotlibDataset
+from kedro_datasets.pandas import CSVDataset
+from kedro_datasets.text import TextDataset
+from PIL import Image
+
+from mnist_classifier.params import ReportingParams
+from mnist_classifier.pipelines.data_processing.nodes import prepare_model_input
+from mnist_classifier.pipelines.reporting import create_pipeline
+
+
+def test_pipeline_writes_every_report(tmp_path: Path, sample_test, dataset_params):
+    images, labels = sample_test
+    test_x, test_y = prepare_model_input(images, labels, dataset_params)
+    model = keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            keras.layers.Flatten(),
+            keras.layers.Dense(10, "softmax"),
+        ]
+    )
+    history = {
+        "training_seconds": 1.0,
+        "epochs": 1,
+        "best_epoch": 1,
+        "parameters": model.count_params(),
+        "hyperparameters": {},
+        "history": [
+            {"epoch": 1, "loss": 2, "accuracy": 0.1, "val_loss": 2, "val_accuracy": 0.1}
+        ],
+    }
+    files = {
+        "metrics": (JSONDataset, "metrics.json"),
+        "classification_report": (CSVDataset, "report.csv"),
+        "classification_report_text": (TextDataset, "report.txt"),
+        "confusion_matrix": (CSVDataset, "confusion.csv"),
+        "confusion_matrix_plot": (MatplotlibDataset, "confusion.png"),
+        "training_curves_plot": (MatplotlibDataset, "curves.png"),
+        "misclassified_plot": (MatplotlibDataset, "misclassified.png"),
+    }
+    catalog = DataCatalog(
+        {
+            "classifier": MemoryDataset(model, copy_mode="assign"),
+            "test_x": MemoryDataset(test_x),
+            "validated_test_images": MemoryDataset(images),
+            "validated_test_labels": MemoryDataset(labels),
+            "training_history": MemoryDataset(history),
+            "params:reporting": MemoryDataset(
+                ReportingParams(class_names=dataset_params.class_names)
+            ),
+            **{
+                name: kind(filepath=str(tmp_path / file))
+                for name, (kind, file) in files.items()
+            },
+        }
+    )
+    SequentialRunner().run(create_pipeline(), catalog)
+
+    for _, file in files.values():
+        assert (tmp_path / file).stat().st_size > 0, file
+    for png in ["confusion.png", "curves.png", "misclassified.png"]:
+        with Image.open(tmp_path / png) as image:
+            image.verify()
+    metrics = catalog.load("metrics")
+    predictions = model.predict(test_x, verbose=0).argmax(1)
+    assert metrics["test_accuracy"] == np.mean(predictions == labels)
+    confusion = catalog.load("confusion_matrix").set_index("true")
+    assert confusion.to_numpy().sum() == len(labels)
+    assert np.trace(confusion.to_numpy()) == (predictions == labels).sum()

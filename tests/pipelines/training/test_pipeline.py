@@ -1,0 +1,46 @@
+"""Runs the training pipeline with a real DataCatalog on a slice of the MNIST sample."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import keras
+from kedro.io import DataCatalog, MemoryDataset
+from kedro.runner import SequentialRunner
+from kedro_datasets.json import JSONDataset
+from kedro_datasets.tensorflow import TensorFlowModelDataset
+
+from mnist_classifier.params import ArchitectureParams, FitParams, TrainingParams
+from mnist_classifier.pipelines.data_processing.nodes import prepare_model_input
+from mnist_classifier.pipelines.training import create_pipeline
+
+
+def test_pipeline_saves_a_safe_loadable_model_and_its_history(
+    tmp_path: Path, sample_train, dataset_params
+):
+    x, y = prepare_model_input(*sample_train, dataset_params)
+    params = TrainingParams(
+        seed=0,
+        architecture=ArchitectureParams(conv_filters=[4]),
+        fit=FitParams(batch_size=64, epochs=1),
+    )
+    catalog = DataCatalog(
+        {
+            "train_x": MemoryDataset(x[:500]),
+            "train_y": MemoryDataset(y[:500]),
+            "validation_x": MemoryDataset(x[500:]),
+            "validation_y": MemoryDataset(y[500:]),
+            "params:training": MemoryDataset(params),
+            "classifier": TensorFlowModelDataset(
+                filepath=str(tmp_path / "classifier.keras"), version=None
+            ),
+            "training_history": JSONDataset(filepath=str(tmp_path / "history.json")),
+        }
+    )
+    SequentialRunner().run(create_pipeline(), catalog)
+
+    model = keras.saving.load_model(tmp_path / "classifier.keras", safe_mode=True)
+    assert model.output_shape == (None, 10)
+    history = catalog.load("training_history")
+    assert history["epochs"] == 1 and history["parameters"] == model.count_params()
+    assert history["hyperparameters"]["seed"] == 0
