@@ -28,7 +28,18 @@ import resource
 import subprocess
 import sys
 import time
+from importlib.metadata import version
 from pathlib import Path
+
+import keras
+import numpy as np
+from kedro.framework.session import KedroSession
+from kedro.framework.startup import bootstrap_project
+from kedro.io.core import Version
+from kedro_datasets.json import JSONDataset
+from kedro_datasets.text import TextDataset
+
+from mnist_classifier.datasets import IDXDataset
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNS = {
@@ -45,10 +56,6 @@ def peak_memory_mb() -> float:
 
 def run_reference() -> dict:
     """The keras-io example, verbatim but for loading the shipped IDX files."""
-    import keras
-    import numpy as np
-
-    from mnist_classifier.datasets import IDXDataset
 
     def load(name: str) -> np.ndarray:
         return IDXDataset(filepath=str(ROOT / "data/01_raw/mnist" / name)).load()
@@ -71,11 +78,18 @@ def run_reference() -> dict:
             keras.layers.Dense(10, activation="softmax"),
         ]
     )
-    model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
+    model.compile(
+        loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"]
+    )
     batch_size, epochs = 128, 15
     start = time.perf_counter()
     model.fit(
-        x_train, y_train, batch_size=batch_size, epochs=epochs, validation_split=0.1, verbose=2
+        x_train,
+        y_train,
+        batch_size=batch_size,
+        epochs=epochs,
+        validation_split=0.1,
+        verbose=2,
     )
     seconds = time.perf_counter() - start
     return {
@@ -89,8 +103,6 @@ def run_reference() -> dict:
 
 def run_kedro(env: str | None) -> dict:
     """A real `kedro run`, then the metrics it wrote."""
-    from kedro.framework.session import KedroSession
-    from kedro.framework.startup import bootstrap_project
 
     os.chdir(ROOT)
     bootstrap_project(ROOT)
@@ -100,7 +112,12 @@ def run_kedro(env: str | None) -> dict:
     metrics_dir = ROOT / "data/08_reporting/metrics.json"
     metrics = json.loads((metrics_dir / run_id / "metrics.json").read_text())
     history = json.loads(
-        (ROOT / "data/06_models/training_history.json" / run_id / "training_history.json").read_text()
+        (
+            ROOT
+            / "data/06_models/training_history.json"
+            / run_id
+            / "training_history.json"
+        ).read_text()
     )
     train_images = 54_000  # 60,000 less the 10% validation split
     epochs_seconds = sum(epoch["seconds"] for epoch in history["history"])
@@ -116,8 +133,12 @@ def run_kedro(env: str | None) -> dict:
 
 def run_one(name: str) -> None:
     """Runs one benchmark in this process and prints its result as one JSON line."""
-    result = run_reference() if name == "reference" else run_kedro(
-        {"default": None, "default_rerun": None, "accurate": "accurate"}[name]
+    result = (
+        run_reference()
+        if name == "reference"
+        else run_kedro(
+            {"default": None, "default_rerun": None, "accurate": "accurate"}[name]
+        )
     )
     result["peak_memory_mb"] = round(peak_memory_mb())
     print("RESULT " + json.dumps(result), flush=True)
@@ -136,6 +157,24 @@ def measure(name: str) -> dict:
     if process.returncode or not lines:
         sys.exit(f"{name} failed:\n{process.stdout[-3000:]}\n{process.stderr[-3000:]}")
     return {"run": name, "what": RUNS[name], **json.loads(lines[-1][len("RESULT ") :])}
+
+
+def describe_machine() -> str:
+    """CPU model and core count, memory, Python and TensorFlow versions."""
+    cpuinfo = Path("/proc/cpuinfo")
+    models = [
+        line.split(":", 1)[1].strip()
+        for line in (cpuinfo.read_text().splitlines() if cpuinfo.exists() else [])
+        if line.startswith("model name")
+    ]
+    cpu = models[0] if models else platform.processor() or platform.machine()
+    memory_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+
+    return (
+        f"{os.cpu_count()} CPU cores ({cpu}), {memory_gb:.0f} GiB, no GPU; "
+        f"Python {platform.python_version()}, TensorFlow {version('tensorflow-cpu')}, "
+        f"Keras {version('keras')}"
+    )
 
 
 def markdown(rows: list[dict], inference: dict | None, machine: str) -> str:
@@ -169,18 +208,12 @@ def main() -> None:
         run_one(args.one)
         return
 
-    from kedro.io.core import Version
-    from kedro_datasets.json import JSONDataset
-    from kedro_datasets.text import TextDataset
-
     rows = [measure(name) for name in args.only or RUNS]
     inference_file = ROOT / "data/08_reporting/inference_benchmark.json"
     inference = None
     if inference_file.exists():
         inference = json.loads(inference_file.read_text())
-    machine = f"{os.cpu_count()} CPU cores ({platform.processor() or platform.machine()}), " + (
-        f"Python {platform.python_version()}, {platform.system()}"
-    )
+    machine = describe_machine()
     table = markdown(rows, inference, machine)
     print(table)
     version = Version(None, None)

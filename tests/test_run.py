@@ -1,6 +1,6 @@
 """End-to-end tests: the real `kedro run` through KedroSession, in a throw-away copy.
 
-The `test` environment (conf/test/) trains a tiny network for two epochs on the
+The `test` environment (conf/test/) trains a tiny network for three epochs on the
 600/200-image MNIST sample, so each run takes seconds.
 """
 
@@ -58,12 +58,12 @@ def test_kedro_run_trains_and_reports(project_copy: Path):
     for key in ["test_accuracy", "macro_precision", "macro_recall", "macro_f1"]:
         assert 0.2 < metrics[key] <= 1, key  # two tiny epochs: well above chance (0.1)
     assert 0 < metrics["test_loss"] < 2.3  # below the loss of a uniform guess, ln 10
-    assert metrics["epochs"] == 2 and metrics["training_seconds"] > 0
+    assert metrics["epochs"] == 3 and metrics["training_seconds"] > 0
     assert metrics["parameters"] > 0
 
     assert latest("data/06_models/classifier.keras").stat().st_size > 10_000
     history = json.loads(latest("data/06_models/training_history.json").read_text())
-    assert len(history["history"]) == 2
+    assert len(history["history"]) == 3
 
     report = pd.read_csv(latest("data/08_reporting/classification_report.csv"))
     assert report["class"].tolist()[:10] == [str(digit) for digit in range(10)]
@@ -83,11 +83,23 @@ def test_kedro_run_trains_and_reports(project_copy: Path):
             assert image.width > 300 and image.height > 200
 
 
-def test_a_second_run_keeps_the_first_runs_artifacts(project_copy: Path):
+def test_reruns_reproduce_and_keep_earlier_artifacts(project_copy: Path):
+    def metrics(run: int) -> dict:
+        versions = sorted(Path("data/08_reporting/metrics.json").iterdir())
+        return json.loads((versions[run] / "metrics.json").read_text())
+
+    kedro_run()
     kedro_run()
     kedro_run(seed=1)
-    assert len(list(Path("data/06_models/classifier.keras").iterdir())) == 2
-    assert len(list(Path("data/08_reporting/metrics.json").iterdir())) == 2
+    # Every run adds a version; none overwrites an earlier one.
+    assert len(list(Path("data/06_models/classifier.keras").iterdir())) == 3
+    assert len(list(Path("data/08_reporting/metrics.json").iterdir())) == 3
+    # The same seed gives the same result; another seed another one.
+    first, second, reseeded = metrics(0), metrics(1), metrics(2)
+    assert second["test_loss"] == pytest.approx(first["test_loss"], abs=1e-6)
+    assert second["test_accuracy"] == first["test_accuracy"]
+    assert reseeded["test_loss"] != pytest.approx(first["test_loss"], abs=1e-6)
+    assert reseeded["hyperparameters"]["seed"] == 1
 
 
 @pytest.mark.parametrize(

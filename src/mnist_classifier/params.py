@@ -90,10 +90,23 @@ class TrainingParams(_Params):
     schedule: ScheduleParams = ScheduleParams()
     fit: FitParams = FitParams()
     label_smoothing: float = Field(0.0, ge=0, lt=1)
+    ensemble_size: PositiveInt = Field(
+        1, le=10
+    )  # networks averaged, seeds seed, seed+1, ...
 
 
 class ReportingParams(_Params):
-    """Class names for labels and how many misclassified images to show."""
+    """How many misclassified test images the report shows."""
 
-    class_names: list[str] = Field(min_length=2)
     misclassified_examples: PositiveInt = 25
+
+
+class InferenceParams(_Params):
+    """Which folder to classify, the pixel limit, batching and the contact sheet."""
+
+    input_dir: str = Field(min_length=1)
+    max_pixels: PositiveInt = Field(50_000_000, le=500_000_000)
+    batch_size: PositiveInt = Field(256, le=8192)
+    workers: PositiveInt = Field(2, le=64)
+    low_confidence: float = Field(0.8, ge=0, le=1)
+    sheet_images: PositiveInt = Field(60, le=1000)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from kedro.framework.project import find_pipelines
 from kedro.pipeline import Pipeline
 
+DEFAULT = ("data_processing", "training", "reporting")
+
 
 def register_pipelines() -> dict[str, Pipeline]:
     """Registers every pipeline under ``pipelines/``; the default one trains and reports.
@@ -13,7 +15,9 @@ def register_pipelines() -> dict[str, Pipeline]:
         A mapping from pipeline names to ``Pipeline`` objects.
     """
     pipelines = find_pipelines(raise_errors=True)
-    pipelines["__default__"] = (
-        pipelines["data_processing"] + pipelines["training"] + pipelines["reporting"]
-    )
+    # `kedro run --pipelines NAME` makes Kedro load only the pipelines it names.
+    if all(name in pipelines for name in DEFAULT):
+        pipelines["__default__"] = sum(
+            (pipelines[name] for name in DEFAULT), Pipeline([])
+        )
     return pipelines

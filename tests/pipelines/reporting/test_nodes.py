@@ -7,19 +7,19 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from mnist_classifier.params import ReportingParams
+from mnist_classifier.params import DatasetParams, ReportingParams
 from mnist_classifier.pipelines.reporting.nodes import (
     build_classification_report,
     build_confusion_matrix,
+    collect_experiment_metrics,
     compute_metrics,
     plot_confusion_matrix,
     plot_misclassified,
     plot_training_curves,
 )
 
-REPORTING = ReportingParams(
-    class_names=["zero", "one", "two"], misclassified_examples=2
-)
+DATASET = DatasetParams(class_names=["zero", "one", "two"])
+REPORTING = ReportingParams(misclassified_examples=2)
 LABELS = np.array([0, 0, 1, 1, 2, 2])
 # Predictions: 0, 1 (wrong, 0.7 sure), 1, 1, 2, 0 (wrong, 0.9 sure).
 PROBABILITIES = np.array(
@@ -66,7 +66,7 @@ def test_compute_metrics():
 
 
 def test_classification_report_as_table_and_text():
-    table, text = build_classification_report(PROBABILITIES, LABELS, REPORTING)
+    table, text = build_classification_report(PROBABILITIES, LABELS, DATASET)
     rows = table.set_index("class")
     assert list(rows.index[:3]) == ["zero", "one", "two"]
     assert rows.loc["one", "recall"] == pytest.approx(1.0)
@@ -76,7 +76,7 @@ def test_classification_report_as_table_and_text():
 
 
 def test_confusion_matrix_counts_true_against_predicted():
-    matrix = build_confusion_matrix(PROBABILITIES, LABELS, REPORTING)
+    matrix = build_confusion_matrix(PROBABILITIES, LABELS, DATASET)
     counts = matrix.set_index("true")
     assert list(counts.columns) == ["zero", "one", "two"]
     assert counts.loc["zero"].tolist() == [1, 1, 0]
@@ -86,7 +86,7 @@ def test_confusion_matrix_counts_true_against_predicted():
 
 def test_confusion_matrix_plot_is_labelled():
     figure = plot_confusion_matrix(
-        build_confusion_matrix(PROBABILITIES, LABELS, REPORTING)
+        build_confusion_matrix(PROBABILITIES, LABELS, DATASET)
     )
     axes = figure.axes[0]
     assert [label.get_text() for label in axes.get_xticklabels()] == [
@@ -111,7 +111,7 @@ def test_training_curves_show_training_and_validation():
 
 def test_misclassified_grid_shows_the_most_confident_mistakes_first():
     images = np.arange(6 * 28 * 28, dtype=np.uint8).reshape(6, 28, 28)
-    figure = plot_misclassified(images, PROBABILITIES, LABELS, REPORTING)
+    figure = plot_misclassified(images, PROBABILITIES, LABELS, DATASET, REPORTING)
     titles = [axes.get_title() for axes in figure.axes if axes.get_title()]
     assert titles == [
         "true two, predicted zero\n90% sure (#5)",
@@ -122,12 +122,45 @@ def test_misclassified_grid_shows_the_most_confident_mistakes_first():
 def test_misclassified_grid_with_no_mistakes():
     perfect = np.eye(3, dtype=np.float32)[LABELS]
     figure = plot_misclassified(
-        np.zeros((6, 28, 28), np.uint8), perfect, LABELS, REPORTING
+        np.zeros((6, 28, 28), np.uint8), perfect, LABELS, DATASET, REPORTING
     )
     assert "0 of 0 misclassified" in figure.get_suptitle()
 
 
 def test_report_tables_are_dataframes():
     assert isinstance(
-        build_confusion_matrix(PROBABILITIES, LABELS, REPORTING), pd.DataFrame
+        build_confusion_matrix(PROBABILITIES, LABELS, DATASET), pd.DataFrame
+    )
+
+
+def test_collect_experiment_metrics():
+    history = {
+        **HISTORY,
+        "history": [
+            {**epoch, "learning_rate": 0.1 / epoch["epoch"], "seconds": 2.5}
+            for epoch in HISTORY["history"]
+        ],
+    }
+    metrics = compute_metrics(PROBABILITIES, LABELS, history)
+
+    tracked = collect_experiment_metrics(history, metrics)
+
+    # One value per epoch, step = epoch number; `seconds` gets a clearer name.
+    assert tracked["val_loss"] == [
+        {"step": 1, "value": 1.1},
+        {"step": 2, "value": 0.55},
+        {"step": 3, "value": pytest.approx(1.1 / 3)},
+    ]
+    for name in ["loss", "accuracy", "val_accuracy", "learning_rate", "epoch_seconds"]:
+        assert [point["step"] for point in tracked[name]] == [1, 2, 3], name
+    assert "seconds" not in tracked and "epoch" not in tracked
+    # Every number of metrics.json once, as floats; not the nested hyper-parameters.
+    assert tracked["test_accuracy"] == {"step": 0, "value": pytest.approx(4 / 6)}
+    assert tracked["parameters"] == {"step": 0, "value": 1234.0}
+    assert tracked["epochs"] == {"step": 0, "value": 3.0}
+    assert "hyperparameters" not in tracked
+    assert all(
+        isinstance(point["value"], float)
+        for value in tracked.values()
+        for point in (value if isinstance(value, list) else [value])
     )

@@ -55,9 +55,8 @@ def test_pipeline_writes_every_report(tmp_path: Path, sample_test, dataset_param
             "validated_test_images": MemoryDataset(images),
             "validated_test_labels": MemoryDataset(labels),
             "training_history": MemoryDataset(history),
-            "params:reporting": MemoryDataset(
-                ReportingParams(class_names=dataset_params.class_names)
-            ),
+            "params:dataset": MemoryDataset(dataset_params),
+            "params:reporting": MemoryDataset(ReportingParams()),
             **{
                 name: kind(filepath=str(tmp_path / file))
                 for name, (kind, file) in files.items()

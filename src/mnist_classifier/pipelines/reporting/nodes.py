@@ -17,7 +17,7 @@ from sklearn.metrics import (
     precision_recall_fscore_support,
 )
 
-from mnist_classifier.params import ReportingParams
+from mnist_classifier.params import DatasetParams, ReportingParams
 
 logger = logging.getLogger(__name__)
 
@@ -68,14 +68,14 @@ def compute_metrics(
 
 
 def build_classification_report(
-    test_probabilities: np.ndarray, test_labels: np.ndarray, reporting: ReportingParams
+    test_probabilities: np.ndarray, test_labels: np.ndarray, dataset: DatasetParams
 ) -> tuple[pd.DataFrame, str]:
     """Tabulates per-class precision, recall, F1 and support, as a table and as text."""
     kwargs = {
         "y_true": test_labels,
         "y_pred": test_probabilities.argmax(axis=1),
-        "labels": range(len(reporting.class_names)),
-        "target_names": reporting.class_names,
+        "labels": range(len(dataset.class_names)),
+        "target_names": dataset.class_names,
         "digits": 4,
         "zero_division": 0,
     }
@@ -86,10 +86,10 @@ def build_classification_report(
 
 
 def build_confusion_matrix(
-    test_probabilities: np.ndarray, test_labels: np.ndarray, reporting: ReportingParams
+    test_probabilities: np.ndarray, test_labels: np.ndarray, dataset: DatasetParams
 ) -> pd.DataFrame:
     """Counts test images per (true class, predicted class) pair."""
-    names = reporting.class_names
+    names = dataset.class_names
     counts = confusion_matrix(
         test_labels, test_probabilities.argmax(axis=1), labels=range(len(names))
     )
@@ -125,16 +125,35 @@ def plot_confusion_matrix(confusion: pd.DataFrame) -> Figure:
 
 
 def plot_training_curves(training_history: dict[str, Any]) -> Figure:
-    """Plots loss and accuracy per epoch, training against validation."""
+    """Plots loss and accuracy per epoch, training against validation (per network)."""
     history = pd.DataFrame(training_history["history"])
+    members = history.groupby(history.get("member", pd.Series(1, history.index)))
     figure = Figure(figsize=(10, 4), layout="constrained")
     for axes, metric in zip(figure.subplots(1, 2), ["loss", "accuracy"]):
-        axes.plot(history["epoch"], history[metric], marker="o", label="training")
-        axes.plot(
-            history["epoch"], history[f"val_{metric}"], marker="o", label="validation"
+        for member, epochs in members:
+            first = member == 1
+            style = {"marker": "o", "alpha": 1 if first else 0.35}
+            axes.plot(
+                epochs["epoch"],
+                epochs[metric],
+                color="C0",
+                label="training" if first else None,
+                **style,
+            )
+            axes.plot(
+                epochs["epoch"],
+                epochs[f"val_{metric}"],
+                color="C1",
+                label="validation" if first else None,
+                **style,
+            )
+        axes.axvline(
+            training_history["best_epoch"], color="grey", linestyle=":", label="kept"
         )
-        axes.axvline(training_history["best_epoch"], color="grey", linestyle=":")
-        axes.set(xlabel="Epoch", ylabel=metric.capitalize(), title=metric.capitalize())
+        title = metric.capitalize()
+        if len(members) > 1:
+            title += f" ({len(members)} networks, the first one solid)"
+        axes.set(xlabel="Epoch", ylabel=metric.capitalize(), title=title)
         axes.grid(alpha=0.3)
         axes.legend()
     return figure
@@ -144,6 +163,7 @@ def plot_misclassified(
     test_images: np.ndarray,
     test_probabilities: np.ndarray,
     test_labels: np.ndarray,
+    dataset: DatasetParams,
     reporting: ReportingParams,
 ) -> Figure:
     """Shows the test images the model got wrong with the most confidence."""
@@ -157,7 +177,7 @@ def plot_misclassified(
     figure.suptitle(
         f"Most confident mistakes: {len(worst)} of {len(wrong)} misclassified test images"
     )
-    names = reporting.class_names
+    names = dataset.class_names
     for axes, index in zip(figure.subplots(rows, columns, squeeze=False).flat, worst):
         axes.imshow(test_images[index], cmap="gray_r")
         axes.set_title(
@@ -168,3 +188,24 @@ def plot_misclassified(
     for axes in figure.axes:
         axes.axis("off")
     return figure
+
+
+def collect_experiment_metrics(
+    training_history: dict[str, Any], metrics: dict[str, Any]
+) -> dict[str, Any]:
+    """Turns the per-epoch history and the test metrics into MLflow metric histories."""
+    epochs = training_history["history"]  # an ensemble's networks one after another
+    per_epoch = {
+        "epoch_seconds" if name == "seconds" else name: [
+            {"step": step, "value": float(epoch[name])}
+            for step, epoch in enumerate(epochs, start=1)
+        ]
+        for name in epochs[0]
+        if name not in {"epoch", "member"}
+    }
+    final = {
+        name: {"step": 0, "value": float(value)}
+        for name, value in metrics.items()
+        if isinstance(value, int | float) and not isinstance(value, bool)
+    }
+    return per_epoch | final

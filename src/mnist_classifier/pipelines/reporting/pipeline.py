@@ -5,6 +5,7 @@ from kedro.pipeline import Node, Pipeline
 from .nodes import (
     build_classification_report,
     build_confusion_matrix,
+    collect_experiment_metrics,
     compute_metrics,
     plot_confusion_matrix,
     plot_misclassified,
@@ -31,13 +32,13 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 build_classification_report,
-                ["test_probabilities", "validated_test_labels", "params:reporting"],
+                ["test_probabilities", "validated_test_labels", "params:dataset"],
                 ["classification_report", "classification_report_text"],
                 name="build_classification_report",
             ),
             Node(
                 build_confusion_matrix,
-                ["test_probabilities", "validated_test_labels", "params:reporting"],
+                ["test_probabilities", "validated_test_labels", "params:dataset"],
                 "confusion_matrix",
                 name="build_confusion_matrix",
             ),
@@ -59,10 +60,17 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "validated_test_images",
                     "test_probabilities",
                     "validated_test_labels",
+                    "params:dataset",
                     "params:reporting",
                 ],
                 "misclassified_plot",
                 name="plot_misclassified",
+            ),
+            Node(
+                collect_experiment_metrics,
+                ["training_history", "metrics"],
+                "experiment_metrics",
+                name="collect_experiment_metrics",
             ),
         ]
     )

@@ -147,23 +147,24 @@ class EpochLogger(keras.callbacks.Callback):
         )
 
 
-def train_model(
+def fit_network(
     train_x: np.ndarray,
     train_y: np.ndarray,
     validation_x: np.ndarray,
     validation_y: np.ndarray,
     training: TrainingParams,
-) -> tuple[keras.Model, dict[str, Any]]:
-    """Builds, compiles and fits the CNN, stopping early when validation loss stalls.
+    *,
+    seed: int,
+) -> tuple[keras.Model, list[dict[str, float]]]:
+    """Builds, compiles and fits one network, stopping early when validation loss stalls.
 
     Returns:
-        The trained model (best validation loss) and the training history: one record
-        per epoch, the wall time, the parameter count and the hyper-parameters.
+        The network (weights of its best validation loss) and one record per epoch.
     """
-    keras.utils.set_random_seed(training.seed)
+    keras.utils.set_random_seed(seed)
     fit = training.fit
     model = build_model(
-        train_x.shape[1:], train_y.shape[1], training.architecture, training.seed
+        train_x.shape[1:], train_y.shape[1], training.architecture, seed
     )
     steps_per_epoch = int(np.ceil(len(train_x) / fit.batch_size))
     model.compile(
@@ -184,36 +185,68 @@ def train_model(
             )
         )
     logger.info(
-        "Training %s parameters on %d images, validating on %d.",
+        "Training %s parameters on %d images, validating on %d (seed %d).",
         f"{model.count_params():,}",
         len(train_x),
         len(validation_x),
+        seed,
     )
-    start = time.perf_counter()
     model.fit(
-        make_input_pipeline(
-            train_x, train_y, fit.batch_size, shuffle_seed=training.seed
-        ),
+        make_input_pipeline(train_x, train_y, fit.batch_size, shuffle_seed=seed),
         validation_data=make_input_pipeline(validation_x, validation_y, 1024),
         epochs=fit.epochs,
         callbacks=callbacks,
         shuffle=False,  # the input pipeline shuffles, seeded
         verbose=0,
     )
+    return model, epoch_logger.epochs
+
+
+def average_ensemble(members: list[keras.Model]) -> keras.Model:
+    """Combines trained networks into one model that averages their probabilities."""
+    inputs = keras.Input(members[0].input_shape[1:])
+    outputs = keras.layers.Average()([member(inputs) for member in members])
+    return keras.Model(inputs, outputs, name="digit_classifier_ensemble")
+
+
+def train_model(
+    train_x: np.ndarray,
+    train_y: np.ndarray,
+    validation_x: np.ndarray,
+    validation_y: np.ndarray,
+    training: TrainingParams,
+) -> tuple[keras.Model, dict[str, Any]]:
+    """Trains the CNN (or an averaged ensemble of CNNs with consecutive seeds).
+
+    Returns:
+        The trained model and its history: one record per epoch (and ensemble member),
+        the wall time, the epoch kept, the parameter count and the hyper-parameters.
+    """
+    start = time.perf_counter()
+    members, records = [], []
+    for member in range(training.ensemble_size):
+        seed = training.seed + member
+        network, epochs = fit_network(
+            train_x, train_y, validation_x, validation_y, training, seed=seed
+        )
+        network.name = f"network_{member + 1}"
+        members.append(network)
+        records += [{"member": member + 1, **epoch} for epoch in epochs]
+    model = members[0] if len(members) == 1 else average_ensemble(members)
     seconds = time.perf_counter() - start
-    val_losses = [epoch["val_loss"] for epoch in epoch_logger.epochs]
+    first = [record for record in records if record["member"] == 1]
     history = {
         "training_seconds": round(seconds, 2),
-        "epochs": len(epoch_logger.epochs),
-        "best_epoch": int(np.argmin(val_losses)) + 1,
+        "epochs": len(records),
+        "best_epoch": int(np.argmin([record["val_loss"] for record in first])) + 1,
         "parameters": model.count_params(),
         "hyperparameters": training.model_dump(),
-        "history": epoch_logger.epochs,
+        "history": records,
     }
     logger.info(
-        "Trained %d epochs in %.1f s; best validation loss at epoch %d.",
+        "Trained %d network(s), %d epochs in all, in %.1f s.",
+        len(members),
         history["epochs"],
         seconds,
-        history["best_epoch"],
     )
     return model, history

@@ -1,0 +1,158 @@
+"""Experiment tracking: every `kedro run` is an MLflow run in the project's own store.
+
+The runs happen in a temporary copy of the project (``project_copy``): its
+``conf/base/mlflow.yml`` points at ``mlruns/mlflow.db`` relative to the project, so
+they land in the copy, never in the user's store.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from pathlib import Path
+
+import keras
+import mlflow
+import numpy as np
+import pytest
+from kedro.framework.session import KedroSession
+from kedro.framework.startup import bootstrap_project
+from mlflow import MlflowClient
+
+from mnist_classifier.hooks import keras_signature, project_sqlite_uri
+from tests.conftest import PROJECT_ROOT
+
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+
+EXPERIMENT = "mnist_classifier"
+USER_STORE = PROJECT_ROOT / "mlruns" / "mlflow.db"
+
+
+def kedro_run(**runtime_params) -> None:
+    project = Path.cwd()
+    bootstrap_project(project)
+    with KedroSession.create(
+        project_path=project, env="test", runtime_params=runtime_params
+    ) as session:
+        session.run()
+
+
+def runs_in(store: Path) -> list[mlflow.entities.Run]:
+    """The runs of the project's experiment in an SQLite store, oldest first."""
+    client = MlflowClient(f"sqlite:///{store}")
+    experiment = client.get_experiment_by_name(EXPERIMENT)
+    return client.search_runs(
+        [experiment.experiment_id], order_by=["attributes.start_time ASC"]
+    )
+
+
+def user_store_has(run_id: str) -> bool:
+    """Looks the run up in the user's store, read-only, if the store exists."""
+    if not USER_STORE.exists():
+        return False
+    with sqlite3.connect(f"file:{USER_STORE}?mode=ro", uri=True) as database:
+        (count,) = database.execute(
+            "SELECT COUNT(*) FROM runs WHERE run_uuid = ?", (run_id,)
+        ).fetchone()
+    return count > 0
+
+
+def test_a_run_records_parameters_metrics_plots_and_model(project_copy: Path):
+    user_store_existed = USER_STORE.exists()
+    kedro_run()
+
+    (run,) = runs_in(project_copy / "mlruns" / "mlflow.db")
+    run_id = run.info.run_id
+    assert run.info.status == "FINISHED"
+    assert run.info.artifact_uri.startswith((project_copy / "mlruns").as_uri())
+    # The Kedro session id, which is also the version folder of the run's artifacts.
+    (version,) = Path("data/08_reporting/metrics.json").iterdir()
+    assert run.data.tags["run_id"] == version.name
+
+    # Parameters: each field of the Pydantic parameter groups, under a flat key.
+    params = run.data.params
+    assert params["training.fit.epochs"] == "2"
+    assert params["training.architecture.conv_filters"] == "[8, 16]"
+    assert params["training.optimizer.name"] == "adam"
+    assert params["data_processing.validation_fraction"] == "0.1"
+    assert params["reporting.misclassified_examples"] == "25"
+    assert "training" not in params  # not one long string of the whole model
+
+    # Final metrics: those of metrics.json.
+    metrics = json.loads((version / "metrics.json").read_text())
+    for name in ["test_accuracy", "test_loss", "macro_f1", "epochs", "best_epoch"]:
+        assert run.data.metrics[name] == pytest.approx(metrics[name]), name
+    # Per-epoch metrics: one value per epoch, step = epoch.
+    history = json.loads(
+        next(Path("data/06_models/training_history.json").glob("*/*.json")).read_text()
+    )["history"]
+    client = MlflowClient()
+    for name in ["val_accuracy", "val_loss", "loss", "accuracy", "learning_rate"]:
+        logged = client.get_metric_history(run_id, name)
+        assert [metric.step for metric in logged] == [1, 2], name
+        assert [metric.value for metric in logged] == pytest.approx(
+            [epoch[name] for epoch in history]
+        ), name
+
+    # The three plots, and the model as an MLflow Keras model that loads and predicts.
+    plots = {Path(item.path).name for item in client.list_artifacts(run_id, "plots")}
+    assert plots == {
+        "confusion_matrix_plot.png",
+        "training_curves_plot.png",
+        "misclassified_plot.png",
+    }
+    (model,) = client.search_logged_models([run.info.experiment_id])
+    assert model.name == "classifier" and model.source_run_id == run_id
+    classifier = mlflow.keras.load_model(model.model_uri)
+    assert classifier.predict(np.zeros((3, 28, 28, 1)), verbose=0).shape == (3, 10)
+
+    # Nothing went to the user's store.
+    assert USER_STORE.exists() == user_store_existed
+    assert not user_store_has(run_id)
+
+
+def test_runs_with_different_parameters_compare_side_by_side(project_copy: Path):
+    kedro_run()
+    kedro_run(training={"fit": {"epochs": 1}, "optimizer": {"learning_rate": 0.01}})
+
+    mlflow.set_tracking_uri(f"sqlite:///{project_copy / 'mlruns' / 'mlflow.db'}")
+    table = mlflow.search_runs(
+        experiment_names=[EXPERIMENT], order_by=["attributes.start_time ASC"]
+    )
+    assert table["params.training.fit.epochs"].tolist() == ["2", "1"]
+    assert table["params.training.optimizer.learning_rate"].tolist() == [
+        "0.003",
+        "0.01",
+    ]
+    assert table["metrics.epochs"].tolist() == [2, 1]
+    assert table["metrics.test_accuracy"].between(0, 1).all()
+    assert (table["status"] == "FINISHED").all()
+    assert table["run_id"].nunique() == 2
+
+
+@pytest.mark.parametrize(
+    ("uri", "expected"),
+    [
+        ("sqlite:///mlruns/mlflow.db", "sqlite:///{project}/mlruns/mlflow.db"),
+        ("sqlite:////srv/mlflow.db", "sqlite:////srv/mlflow.db"),
+        ("http://127.0.0.1:5000", "http://127.0.0.1:5000"),
+        ("mlruns", "mlruns"),  # a path: kedro-mlflow resolves it itself
+    ],
+)
+def test_project_sqlite_uri(tmp_path: Path, uri: str, expected: str):
+    assert project_sqlite_uri(uri, tmp_path) == expected.format(project=tmp_path)
+
+
+def test_project_sqlite_uri_creates_the_folder(tmp_path: Path):
+    project_sqlite_uri("sqlite:///store/runs/mlflow.db", tmp_path)
+    assert (tmp_path / "store" / "runs").is_dir()
+
+
+def test_keras_signature():
+    model = keras.Sequential(
+        [keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(10)]
+    )
+    signature = keras_signature(model).to_dict()
+    assert json.loads(signature["inputs"])[0]["tensor-spec"]["shape"] == [-1, 28, 28, 1]
+    assert json.loads(signature["outputs"])[0]["tensor-spec"]["shape"] == [-1, 10]
