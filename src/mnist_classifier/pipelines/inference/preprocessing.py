@@ -1,0 +1,357 @@
+"""Turns any image of a handwritten digit into what MNIST's digits look like.
+
+MNIST was made like this: light ink on black, the digit cropped to its ink, fitted into
+20x20 keeping its aspect ratio, anti-aliased, then placed in 28x28 so that its centre
+of mass is at the centre. People's images are dark ink on light paper of some tone,
+any size and mode, the digit small and anywhere. ``to_mnist`` bridges the two.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from collections.abc import Callable, Iterator
+from typing import NamedTuple
+
+import numpy as np
+from kedro.io import DatasetError
+from PIL import ExifTags, Image, ImageOps
+from scipy import ndimage
+
+#: MNIST's frame and the box the digit is fitted into, in pixels.
+FRAME_SIZE = 28
+BOX_SIZE = 20
+#: Longer side images are reduced to before the ink is looked for (bounds the work).
+WORKING_SIZE = 512
+#: Images larger than about this squared are first searched in a copy about this size.
+DETECTION_SIZE = 160
+#: Weakest ink, in grey levels (0-255) away from the paper, that counts as a digit.
+MIN_CONTRAST = 24
+#: Fewest ink pixels (at working size) that make a digit rather than a speck.
+MIN_INK_PIXELS = 6
+#: Stroke width (pixels, once in the 20x20 box) below which strokes are widened, and
+#: to what: MNIST's are 2.1-3.9 px wide (5th to 90th percentile).
+MIN_STROKE = 1.8
+TARGET_STROKE = 2.5
+#: Longer side of the images' copies on the contact sheet.
+THUMBNAIL_SIZE = 96
+_HIGH_BIT_DEPTH = {"I", "F", "I;16", "I;16L", "I;16B", "I;16N"}
+_ALPHA_MODES = {"RGBA", "LA", "PA", "RGBa", "La"}
+
+
+class UnusableImageError(ValueError):
+    """A file that cannot be classified; the message is its status, e.g. ``too large``."""
+
+
+@contextlib.contextmanager
+def pixel_limit(max_pixels: int) -> Iterator[None]:
+    """Makes Pillow refuse images above ``max_pixels`` before decoding any pixel.
+
+    ``Image.open`` checks the size a file declares against ``Image.MAX_IMAGE_PIXELS``,
+    warning above it and failing above twice it. Within this context the limit is ours
+    and the warning is an error, so a 144-megapixel file costs its header, not 432 MB.
+    Pillow's limit is process-wide, so the previous one is restored on exit.
+    """
+    previous = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = max_pixels
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            yield
+    finally:
+        Image.MAX_IMAGE_PIXELS = previous
+
+
+def read_image(loader: Callable[[], Image.Image]) -> Image.Image:
+    """Calls a partition's loader, turning each way a file can be bad into a status.
+
+    Raises:
+        UnusableImageError: ``too large``, ``not an image`` or ``unreadable: <why>``.
+    """
+    try:
+        return loader()
+    except Exception as error:  # a broken file can fail anywhere in a decoder
+        raise UnusableImageError(_status(error)) from error
+
+
+def _status(error: BaseException) -> str:
+    """Says in a few words why a file could not be read."""
+    while isinstance(error, DatasetError) and error.__cause__ is not None:
+        error = error.__cause__  # the catalog wraps what Pillow raised
+    if isinstance(error, Image.DecompressionBombError | Image.DecompressionBombWarning):
+        return "too large"
+    if isinstance(error, Image.UnidentifiedImageError):
+        return "not an image"
+    reason = str(error).split("\n")[0].strip() or type(error).__name__
+    if "truncated" in reason.lower():
+        reason = "truncated file"
+    return f"unreadable: {reason[:60]}"
+
+
+def to_grayscale(image: Image.Image) -> Image.Image:
+    """Converts any mode to 8-bit luminance (``L``), upright as the camera was held.
+
+    Transparency is flattened onto a background that contrasts with the opaque
+    pixels, so ink on a transparent background stays ink; 16-bit and float images are
+    scaled to 8 bits rather than clipped; a mode Pillow cannot convert (LAB) keeps its
+    first band, which is its lightness.
+    """
+    image = _upright(image)
+    if image.mode in _HIGH_BIT_DEPTH:
+        values = np.asarray(image, dtype=np.float32)
+        top = float(values.max(initial=0))
+        full_scale = next(scale for scale in (1, 255, 65535, top) if top <= scale)
+        return Image.fromarray(np.uint8(np.clip(values, 0, None) / full_scale * 255))
+    if image.mode in _ALPHA_MODES or "transparency" in image.info:
+        rgba = np.asarray(image.convert("RGBA"), dtype=np.float32) / 255
+        luminance = rgba[..., :3] @ np.float32([0.299, 0.587, 0.114])
+        alpha = rgba[..., 3]
+        opaque = luminance[alpha > 0.5]
+        background = 1.0 if opaque.size == 0 or opaque.mean() < 0.5 else 0.0
+        flat = alpha * luminance + (1 - alpha) * background
+        return Image.fromarray(np.uint8(np.round(flat * 255)))
+    try:
+        return image.convert("L")
+    except ValueError:
+        return image.getchannel(0)
+
+
+def _upright(image: Image.Image) -> Image.Image:
+    """Turns a photo as its EXIF orientation says (copies nothing when it is upright)."""
+    if image.getexif().get(ExifTags.Base.Orientation, 1) == 1:
+        return image
+    return ImageOps.exif_transpose(image)
+
+
+def find_ink(gray: Image.Image) -> tuple[np.ndarray, np.ndarray]:
+    """Finds the digit: paper tone, polarity, then the ink in the strokes' bounding box.
+
+    The paper's tone is followed across the image from its edges; the ink is whichever
+    of darker or lighter than the paper holds more contrast, so dark ink on light paper
+    and chalk on a board both come out as MNIST's light on black. The digit is looked
+    for in a small copy first, then measured in the full image; specks far smaller than
+    it are left out, and paper noise around its strokes is cleared.
+
+    Returns:
+        The ink in the digit's bounding box, 0 (paper) to 1 (full ink), and the mask
+        of its strokes, at a working size of at most ``WORKING_SIZE`` pixels a side.
+
+    Raises:
+        UnusableImageError: ``empty image`` when nothing stands out from the paper.
+    """
+    if max(gray.size) > WORKING_SIZE:
+        gray = gray.reduce(-(-max(gray.size) // WORKING_SIZE))
+    region, dark = _where_to_look(gray)
+    pixels = np.asarray(gray, dtype=np.float32)
+    paper = _Paper.of(pixels)
+    ink, level, _ = _ink(pixels, paper, region, dark)
+    box, mask = _digit_box(ink > 0.4 * level)
+    ink = np.clip((ink[box] - 2 * paper.noise) / max(level - 2 * paper.noise, 1), 0, 1)
+    return np.where(ndimage.binary_dilation(mask), ink, 0), mask
+
+
+def _where_to_look(gray: Image.Image) -> tuple[tuple[slice, slice], bool | None]:
+    """Finds roughly where the digit is, and its polarity, in a small copy of the image.
+
+    This spares measuring most of a large image's paper pixel by pixel.
+
+    Returns:
+        The region of the image to measure (all of it if the image is small or the
+        copy shows no digit clearly) and whether the ink is dark (``None``: not known).
+    """
+    factor = round(np.sqrt(gray.width * gray.height) / DETECTION_SIZE)
+    if factor < 2:
+        return np.s_[:, :], None
+    small = np.asarray(gray.reduce(factor), dtype=np.float32)
+    try:
+        ink, level, dark = _ink(small, _Paper.of(small), np.s_[:, :])
+        rows, cols = _digit_box(ink > 0.25 * level)[0]
+    except UnusableImageError:  # too faint or thin to see when small
+        return np.s_[:, :], None
+    return np.s_[
+        max(rows.start - 2, 0) * factor : (rows.stop + 2) * factor,
+        max(cols.start - 2, 0) * factor : (cols.stop + 2) * factor,
+    ], dark
+
+
+class _Paper(NamedTuple):
+    """The paper's tone, a plane through the medians of an image's four edges (so light
+    falling off across a photo is followed), and the noise on it."""
+
+    tone: float
+    slope_down: float
+    slope_across: float
+    noise: float
+
+    @classmethod
+    def of(cls, pixels: np.ndarray) -> _Paper:
+        """Measures them on the image's edges; the noise from neighbouring pixels."""
+        top_bottom, left_right = pixels[[0, -1]], pixels[:, [0, -1]].T
+        top, bottom = _median(top_bottom)
+        left, right = _median(left_right)
+        steps = np.concatenate(
+            [np.diff(top_bottom).ravel(), np.diff(left_right).ravel()]
+        )
+        noise = _median(np.abs(steps)) * 1.4826 / np.sqrt(2) if steps.size else 0.0
+        tone = (top + bottom + left + right) / 4
+        return cls(float(tone), float(bottom - top), float(right - left), float(noise))
+
+    def at(self, shape: tuple[int, int], region: tuple[slice, slice]) -> np.ndarray:
+        """The paper's tone at each pixel of ``region`` of an image of ``shape``."""
+        rows, cols = (
+            np.arange(size, dtype=np.float32)[part] / max(size - 1, 1) - 0.5
+            for size, part in zip(shape, region)
+        )
+        return self.tone + self.slope_down * rows[:, None] + self.slope_across * cols
+
+
+def _median(values: np.ndarray) -> np.ndarray:
+    """The (upper) median along the last axis; a fraction of ``np.median``'s overhead."""
+    middle = values.shape[-1] // 2
+    return np.partition(values, middle, axis=-1)[..., middle]
+
+
+def _ink(
+    pixels: np.ndarray,
+    paper: _Paper,
+    region: tuple[slice, slice],
+    dark: bool | None = None,
+) -> tuple[np.ndarray, float, bool]:
+    """Measures the ink in ``region``: how far each pixel is from the paper, inkwards.
+
+    Args:
+        pixels: The image, as float32 grey levels.
+        paper: Its paper.
+        region: Where to measure.
+        dark: Whether the ink is darker than the paper; ``None`` decides by contrast.
+
+    Returns:
+        The ink (in grey levels; paper and the other side of it <= 0), its level (the
+        90th percentile of the clearly inked pixels) and whether it is dark.
+
+    Raises:
+        UnusableImageError: ``empty image`` when nothing stands out from the paper.
+    """
+    ink = pixels[region] - paper.at(pixels.shape, region)
+    floor = max(MIN_CONTRAST, 5 * paper.noise)
+    if dark is None:
+        sample = ink[::2, ::2]
+        dark = (
+            np.maximum(-sample - floor, 0).sum() > np.maximum(sample - floor, 0).sum()
+        )
+    if dark:
+        np.negative(ink, out=ink)
+    strong = ink[ink > floor]
+    if strong.size < MIN_INK_PIXELS:
+        raise UnusableImageError("empty image")
+    return ink, float(np.percentile(strong, 90)), bool(dark)
+
+
+def _digit_box(mask: np.ndarray) -> tuple[tuple[slice, slice], np.ndarray]:
+    """Keeps the blobs of ink at least 5% the size of the largest: specks are not ink.
+
+    Returns:
+        Their bounding box, and their mask within it.
+
+    Raises:
+        UnusableImageError: ``empty image`` when even the largest is a mere speck.
+    """
+    labels, count = ndimage.label(mask)
+    largest = int(mask.sum())
+    if count > 1:
+        sizes = np.bincount(labels.ravel())
+        sizes[0] = 0  # the paper
+        largest = int(sizes.max())
+        mask = (sizes >= 0.05 * largest)[labels]
+    if largest < MIN_INK_PIXELS:
+        raise UnusableImageError("empty image")
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    box = np.s_[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    return box, mask[box]
+
+
+def thicken_thin_strokes(ink: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Widens strokes that would be thinner than MNIST's thinnest once fitted in 20x20.
+
+    A fine pen photographed large comes out as hairlines in 20x20, which the model
+    never saw: MNIST's strokes are 2-4 px wide there. Thicker strokes are left alone.
+    """
+    outline = mask & ~ndimage.binary_erosion(mask)
+    width = 2 * mask.sum() / max(outline.sum(), 1)  # area / half the outline's length
+    scale = BOX_SIZE / max(mask.shape)
+    if width * scale >= MIN_STROKE:
+        return ink
+    grow = round(TARGET_STROKE / scale - width) + 1
+    return ndimage.maximum_filter(np.pad(ink, grow // 2), grow)
+
+
+def centre_in_frame(ink: np.ndarray) -> np.ndarray:
+    """Fits the ink into 20x20 keeping its aspect ratio, centred by mass in 28x28.
+
+    Returns:
+        The 28x28 uint8 digit, light on black: what MNIST's images look like.
+    """
+    height, width = ink.shape
+    scale = BOX_SIZE / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    digit = Image.fromarray(np.uint8(np.round(ink * 255)))
+    # reducing_gap: box-reduce large crops first, then anti-alias (as fine, 3x faster)
+    box = np.asarray(digit.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0))
+    if not box.any():
+        raise UnusableImageError("empty image")
+    mass_row, mass_col = ndimage.center_of_mass(box)
+    top = int(np.clip(round(FRAME_SIZE / 2 - mass_row), 0, FRAME_SIZE - box.shape[0]))
+    left = int(np.clip(round(FRAME_SIZE / 2 - mass_col), 0, FRAME_SIZE - box.shape[1]))
+    frame = np.zeros((FRAME_SIZE, FRAME_SIZE), np.uint8)
+    frame[top : top + box.shape[0], left : left + box.shape[1]] = box
+    return frame
+
+
+def to_mnist(image: Image.Image) -> np.ndarray:
+    """Turns one decoded image into a 28x28 uint8 digit, light on black, as in MNIST.
+
+    Raises:
+        UnusableImageError: ``empty image`` when no digit stands out from the paper.
+    """
+    return centre_in_frame(thicken_thin_strokes(*find_ink(to_grayscale(image))))
+
+
+class PreparedImage(NamedTuple):
+    """One file, ready for the model: its 28x28 view or why there is none."""
+
+    view: np.ndarray | None  # 28x28 uint8, light on black; None unless status is "ok"
+    status: str  # "ok", or why the file cannot be classified
+    thumbnail: np.ndarray | None = None  # small RGBA copy for the contact sheet
+
+
+def thumbnail(image: Image.Image) -> np.ndarray:
+    """A small upright RGBA copy of the image as its owner sees it, for display."""
+    small = to_grayscale(image) if image.mode in _HIGH_BIT_DEPTH else _upright(image)
+    small = small.copy()  # thumbnail() works in place
+    small.thumbnail((THUMBNAIL_SIZE, THUMBNAIL_SIZE))
+    try:
+        return np.asarray(small.convert("RGBA"))
+    except ValueError:
+        return np.asarray(to_grayscale(small).convert("RGBA"))
+
+
+def prepare(
+    loader: Callable[[], Image.Image], with_thumbnail: bool, *, max_pixels: int
+) -> PreparedImage:
+    """Reads one file and makes its MNIST-style view; a bad file gets a status instead.
+
+    Args:
+        loader: The file's partition loader; it decodes the file when called.
+        with_thumbnail: Whether to keep a small copy of the image for display.
+        max_pixels: Files declaring more pixels are refused before being decoded.
+    """
+    with pixel_limit(max_pixels):
+        try:
+            image = read_image(loader)
+        except UnusableImageError as error:
+            return PreparedImage(None, str(error))
+    small = thumbnail(image) if with_thumbnail else None
+    try:
+        return PreparedImage(to_mnist(image), "ok", small)
+    except UnusableImageError as error:
+        return PreparedImage(None, str(error), small)

@@ -1,0 +1,427 @@
+"""Unit tests of the inference pipeline: preprocessing, bad files, nodes."""
+
+from __future__ import annotations
+
+import io
+import logging
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from kedro_datasets.partitions import PartitionedDataset
+from kedro_datasets.pillow import ImageDataset
+from matplotlib.colors import to_rgba
+from PIL import Image, ImageOps
+from scipy import ndimage
+
+from mnist_classifier.params import InferenceParams
+from mnist_classifier.pipelines.inference.nodes import (
+    classify_batch,
+    plot_predictions_sheet,
+    predict_digits,
+    visible_files,
+)
+from mnist_classifier.pipelines.inference.preprocessing import (
+    PreparedImage,
+    UnusableImageError,
+    prepare,
+    to_grayscale,
+    to_mnist,
+)
+
+from .conftest import png_bytes
+
+COLUMNS = ["image", "prediction", "confidence", *[f"p{k}" for k in range(10)], "status"]
+
+
+def correlation(a: np.ndarray, b: np.ndarray) -> float:
+    """How alike two images are, allowing a shift of a pixel (centring rounds)."""
+    return max(
+        float(np.corrcoef(np.roll(a, (dy, dx), (0, 1)).ravel(), b.ravel())[0, 1])
+        for dy in (-1, 0, 1)
+        for dx in (-1, 0, 1)
+    )
+
+
+def decoded(content: bytes) -> Image.Image:
+    """Decodes a file's bytes the way ``pillow.ImageDataset`` does."""
+    return Image.open(io.BytesIO(content)).copy()
+
+
+def loaders(folder) -> dict:
+    return PartitionedDataset(path=str(folder), dataset="pillow.ImageDataset").load()
+
+
+def params(folder="images", **overrides) -> InferenceParams:
+    return InferenceParams(input_dir=str(folder), **{"workers": 1, **overrides})
+
+
+# ------------------------------------------------------------------ preprocessing
+
+
+def test_an_mnist_digit_comes_back_as_itself(digit):
+    view = to_mnist(Image.fromarray(digit[0]))
+    assert view.dtype == np.uint8 and view.shape == (28, 28)
+    assert correlation(view, digit[0]) > 0.95
+
+
+def test_a_photo_is_made_to_look_like_mnist(paper_digit, digit):
+    view = to_mnist(paper_digit)
+    rows, cols = np.flatnonzero(view.any(axis=1)), np.flatnonzero(view.any(axis=0))
+    height, width = rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1
+    assert max(height, width) in (19, 20)  # fitted into 20x20 ...
+    assert np.allclose(
+        ndimage.center_of_mass(view), 14, atol=0.6
+    )  # ... centred by mass
+    assert view.max() >= 250 and view[0].max() == 0  # light ink on black
+    assert correlation(view, digit[0]) > 0.9
+
+
+def test_polarity_paper_tone_and_uneven_light_do_not_matter(paper_digit):
+    reference = to_mnist(paper_digit)
+    chalkboard = ImageOps.invert(paper_digit)
+    dark_paper = Image.fromarray(np.uint8(np.asarray(paper_digit) * 0.6))
+    light = np.linspace(0.55, 1.0, paper_digit.width)[None, :]
+    shadowed = Image.fromarray(np.uint8(np.asarray(paper_digit) * light))
+    for image in [chalkboard, dark_paper, shadowed]:
+        assert correlation(to_mnist(image), reference) > 0.95
+
+
+def test_aspect_ratio_is_kept():
+    bar = np.full((120, 100), 220, np.uint8)
+    bar[20:80, 40:48] = 20  # a "1": 60 px tall, 8 wide
+    view = to_mnist(Image.fromarray(bar))
+    rows, cols = np.flatnonzero(view.any(axis=1)), np.flatnonzero(view.any(axis=0))
+    assert rows[-1] - rows[0] + 1 == 20
+    assert 2 <= cols[-1] - cols[0] + 1 <= 5
+
+
+def test_specks_of_dust_are_not_part_of_the_digit(paper_digit):
+    dusty = np.asarray(paper_digit).copy()
+    dusty[[5, 100, 8], [5, 10, 140]] = 0
+    assert correlation(to_mnist(Image.fromarray(dusty)), to_mnist(paper_digit)) > 0.99
+
+
+def test_hairline_strokes_are_widened_to_mnists():
+    ring = np.full((300, 300), 230, np.uint8)
+    rows, cols = np.ogrid[:300, :300]
+    distance = np.hypot((rows - 150) / 1.4, cols - 150)
+    ring[np.abs(distance - 80) < 1.5] = 30  # a "0" drawn with a 3 px pen, 230 px tall
+    view = to_mnist(Image.fromarray(ring))
+    stroke = view > 128
+    width = 2 * stroke.sum() / (stroke & ~ndimage.binary_erosion(stroke)).sum()
+    assert width >= 1.8  # without widening it would be well under 1 px, and faint
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        Image.new("L", (80, 60), 235),
+        Image.new("RGB", (1, 1), "white"),
+        Image.fromarray(np.uint8(np.random.default_rng(0).normal(200, 4, (90, 120)))),
+    ],
+    ids=["blank", "one_pixel", "paper_noise_only"],
+)
+def test_an_image_without_a_digit_is_empty(image):
+    with pytest.raises(UnusableImageError, match="^empty image$"):
+        to_mnist(image)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "rgb.jpg",
+        "rgba_on_transparent.png",
+        "grey_alpha.png",
+        "palette.png",
+        "sixteen_bit.png",
+        "cmyk.jpg",
+        "animated.gif",
+        "bilevel.png",
+        "float.tif",
+    ],
+)
+def test_every_mode_gives_the_same_digit(name, odd_modes, paper_digit):
+    image = decoded(odd_modes[name])
+    assert to_grayscale(image).mode == "L"
+    assert correlation(to_mnist(image), to_mnist(paper_digit)) > 0.9
+
+
+def test_sixteen_bit_is_scaled_not_clipped(odd_modes, paper_digit):
+    image = decoded(odd_modes["sixteen_bit.png"])
+    assert image.mode == "I;16"
+    gray = np.asarray(to_grayscale(image), dtype=int)
+    assert np.abs(gray - np.asarray(paper_digit, dtype=int)).max() <= 1
+
+
+def test_ink_on_a_transparent_background_stays_ink(odd_modes):
+    image = decoded(odd_modes["rgba_on_transparent.png"])
+    assert image.getchannel("A").getextrema()[0] == 0  # the background is transparent
+    gray = np.asarray(to_grayscale(image))
+    assert gray[0, 0] == 255 and gray.min() < 80  # dark ink on white, not all black
+
+
+def test_only_the_first_frame_of_an_animation_is_read(odd_modes, paper_digit):
+    image = decoded(odd_modes["animated.gif"])
+    assert getattr(image, "n_frames", 1) == 1 or image.tell() == 0
+    assert correlation(to_mnist(image), to_mnist(paper_digit)) > 0.95
+
+
+def test_exif_orientation_is_applied(paper_digit):
+    exif = Image.Exif()
+    exif[0x0112] = 6  # the camera was turned: the stored pixels are rotated
+    stored = paper_digit.transpose(Image.Transpose.ROTATE_90)
+    image = decoded(
+        png_bytes(stored.convert("RGB"), format="JPEG", quality=95, exif=exif)
+    )
+    assert correlation(to_mnist(image), to_mnist(paper_digit)) > 0.9
+
+
+# ------------------------------------------------------------------ bad files
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "empty.png",
+        "notes.png",
+        "readme.txt",
+        "truncated.png",
+        "truncated.jpg",
+        "blank.png",
+        "one_pixel.png",
+        "huge.png",
+    ],
+)
+def test_a_bad_file_gets_a_status(name, bad_files, tmp_path):
+    content, status = bad_files[name]
+    (tmp_path / name).write_bytes(content)
+    loader = ImageDataset(filepath=str(tmp_path / name)).load
+    prepared = prepare(loader, True, max_pixels=50_000_000)
+    assert prepared.status == status
+    assert prepared.view is None
+
+
+def test_a_huge_image_is_refused_before_it_is_decoded(bad_files, tmp_path):
+    (tmp_path / "huge.png").write_bytes(bad_files["huge.png"][0])  # 144 MP, 200 bytes
+    start = time.perf_counter()
+    prepared = prepare(
+        ImageDataset(filepath=str(tmp_path / "huge.png")).load,
+        False,
+        max_pixels=50_000_000,
+    )
+    assert prepared.status == "too large"
+    assert time.perf_counter() - start < 0.5  # decoding 144 MP would take seconds
+
+
+def test_the_pixel_limit_is_ours_and_pillows_is_restored(paper_digit):
+    digit = png_bytes(paper_digit.resize((100, 100)))
+    larger = png_bytes(paper_digit.resize((101, 100)))
+    before = Image.MAX_IMAGE_PIXELS
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no warning may leak out either
+        assert prepare(lambda: decoded(digit), False, max_pixels=10_000).status == "ok"
+        assert (
+            prepare(lambda: decoded(larger), False, max_pixels=10_000).status
+            == "too large"
+        )
+    assert Image.MAX_IMAGE_PIXELS == before
+
+
+def test_a_thumbnail_is_kept_only_when_asked(paper_digit):
+    with_thumbnail = prepare(paper_digit.copy, True, max_pixels=10**6)
+    without = prepare(paper_digit.copy, False, max_pixels=10**6)
+    assert with_thumbnail.thumbnail.shape == (66, 96, 4)  # RGBA, 96 px at most
+    assert without.thumbnail is None
+    assert np.array_equal(with_thumbnail.view, without.view)
+
+
+# ------------------------------------------------------------------ nodes
+
+
+def test_visible_files_are_sorted_with_sub_folders_and_without_hidden_ones():
+    names = ["b.png", "a/z.png", ".DS_Store", ".cache/x.png", "a/.y.png", "a.png"]
+    assert visible_files(dict.fromkeys(names), "images") == [
+        "a.png",
+        "a/z.png",
+        "b.png",
+    ]
+
+
+def test_a_folder_of_hidden_files_is_an_error_naming_it():
+    with pytest.raises(ValueError, match="No image files in 'my/photos'"):
+        visible_files(dict.fromkeys([".DS_Store", ".git/HEAD"]), "my/photos")
+
+
+def test_every_file_gets_a_row_and_every_good_image_is_classified(
+    write_files, bad_files, odd_modes, paper_digit, stub_classifier
+):
+    good = {
+        "digit.png": png_bytes(paper_digit),
+        "sub/folder/digit.jpg": odd_modes["rgb.jpg"],
+    }
+    hidden = {".hidden.png": png_bytes(paper_digit), ".thumbnails/digit.png": b""}
+    files = {
+        **good,
+        **odd_modes,
+        **{name: content for name, (content, _) in bad_files.items()},
+    }
+    folder = write_files({**files, **hidden})
+
+    predictions, previews = predict_digits(
+        loaders(folder), stub_classifier, params(folder)
+    )
+
+    assert list(predictions.columns) == COLUMNS
+    assert list(predictions["image"]) == sorted(files)
+    statuses = dict(zip(predictions["image"], predictions["status"]))
+    assert statuses == {
+        **dict.fromkeys([*good, *odd_modes], "ok"),
+        **{name: status for name, (_, status) in bad_files.items()},
+    }
+    ok = predictions["status"] == "ok"
+    assert (predictions.loc[ok, "prediction"] == 7).all()
+    assert np.allclose(predictions.loc[ok, "confidence"], 0.82)
+    assert np.allclose(predictions.loc[ok, [f"p{k}" for k in range(10)]].sum(axis=1), 1)
+    assert (
+        predictions.loc[~ok, ["prediction", "confidence", "p0", "p9"]]
+        .isna()
+        .all()
+        .all()
+    )
+    assert set(previews) == set(files)  # all 19 fit on the sheet
+    assert all(
+        previews[name].view.shape == (28, 28) for name in predictions["image"][ok]
+    )
+
+
+def test_images_are_read_and_classified_batch_by_batch(write_files, paper_digit):
+    folder = write_files(
+        {f"{index:02d}.png": png_bytes(paper_digit) for index in range(10)}
+    )
+    calls: list[str] = []
+
+    def counting(name, loader):
+        return lambda: calls.append(name) or loader()
+
+    class Recorder:
+        input_shape, output_shape = (None, 28, 28, 1), (None, 10)
+        read_when_predicting: list[int] = []
+
+        def predict_on_batch(self, images):
+            self.read_when_predicting.append(len(calls))
+            return np.eye(10, dtype=np.float32)[np.zeros(len(images), int)]
+
+    images = {name: counting(name, loader) for name, loader in loaders(folder).items()}
+    predictions, _ = predict_digits(images, Recorder(), params(folder, batch_size=3))
+
+    assert len(predictions) == 10 and sorted(calls) == sorted(images)
+    # Batches of 3: each is read just before the model classifies it, none earlier.
+    assert Recorder.read_when_predicting == [3, 6, 9, 10]
+
+
+def test_worker_processes_give_the_same_predictions(
+    write_files, odd_modes, bad_files, stub_classifier
+):
+    files = {**odd_modes, **{name: content for name, (content, _) in bad_files.items()}}
+    folder = write_files(files)
+    images = loaders(folder)
+    alone, _ = predict_digits(images, stub_classifier, params(folder, batch_size=4))
+    shared, _ = predict_digits(
+        images, stub_classifier, params(folder, batch_size=4, workers=2)
+    )
+    pd.testing.assert_frame_equal(alone, shared)
+
+
+def test_a_folder_without_a_usable_image_is_an_error_naming_it(
+    write_files, bad_files, stub_classifier
+):
+    folder = write_files({name: content for name, (content, _) in bad_files.items()})
+    with pytest.raises(ValueError, match=f"No usable image in '{folder}'"):
+        predict_digits(loaders(folder), stub_classifier, params(folder))
+
+
+def test_a_model_for_other_images_is_refused(write_files, paper_digit, stub_classifier):
+    stub_classifier.input_shape = (None, 32, 32, 3)
+    folder = write_files({"digit.png": png_bytes(paper_digit)})
+    with pytest.raises(ValueError, match=r"takes inputs of shape \(None, 32, 32, 3\)"):
+        predict_digits(loaders(folder), stub_classifier, params(folder))
+
+
+def test_the_log_says_how_many_were_classified_and_skipped_why(
+    write_files, bad_files, paper_digit, stub_classifier, caplog
+):
+    names = ["notes.png", "readme.txt", "truncated.png", "huge.png"]
+    folder = write_files(
+        {
+            "a.png": png_bytes(paper_digit),
+            **{name: bad_files[name][0] for name in names},
+        }
+    )
+    with caplog.at_level(logging.INFO):
+        predict_digits(
+            loaders(folder), stub_classifier, params(folder, low_confidence=0.9)
+        )
+    summary = [
+        record.getMessage()
+        for record in caplog.records
+        if "Classified" in record.getMessage()
+    ]
+    assert len(summary) == 1
+    assert f"Classified 1 of 5 files in '{folder}'" in summary[0]
+    assert (
+        "skipped 4 (2 not an image, 1 too large, 1 unreadable: truncated file)"
+        in summary[0]
+    )
+    assert "1 below 90% confidence" in summary[0]
+
+
+def test_classify_batch_without_a_usable_image_calls_no_model(stub_classifier):
+    table = classify_batch(
+        ["a", "b"], [PreparedImage(None, "not an image")] * 2, stub_classifier
+    )
+    assert stub_classifier.batches == [] and list(table.columns) == COLUMNS
+    assert table["prediction"].isna().all()
+
+
+def test_the_sheet_shows_each_image_its_view_and_marks_the_unsure(paper_digit):
+    view = to_mnist(paper_digit)
+    thumbnail = np.asarray(paper_digit.convert("RGBA"))
+    previews = {
+        "sure.png": PreparedImage(view, "ok", thumbnail),
+        "unsure.png": PreparedImage(view, "ok", thumbnail),
+        "bad.png": PreparedImage(None, "not an image"),
+    }
+    predictions = pd.DataFrame(
+        {
+            "image": ["bad.png", "sure.png", "unsure.png", "not_shown.png"],
+            "prediction": pd.array([None, 7, 1, 3], dtype="Int64"),
+            "confidence": [np.nan, 0.99, 0.41, 0.9],
+            "status": ["not an image", "ok", "ok", "ok"],
+        }
+    )
+    figure = plot_predictions_sheet(predictions, previews, params(sheet_images=3))
+
+    titles = {
+        axes.get_title(loc): axes
+        for axes in figure.axes
+        for loc in ["left", "center"]
+        if axes.get_title(loc)
+    }
+    assert {
+        "sure.png",
+        "unsure.png",
+        "bad.png",
+        "7 (99%)",
+        "1 (41%)",
+        "not an image",
+    } <= set(titles)
+    red = to_rgba("tab:red")
+    assert titles["1 (41%)"].title.get_color() == "tab:red"
+    assert titles["not an image"].title.get_color() == "tab:red"
+    assert titles["7 (99%)"].title.get_color() == "black"
+    assert titles["1 (41%)"].spines["left"].get_edgecolor() == red
+    assert figure.get_suptitle().startswith("3 of 4 files in 'images'")
+    assert len(figure.axes) == 3 * 2  # an image and its view for each shown file

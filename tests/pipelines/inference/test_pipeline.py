@@ -1,0 +1,234 @@
+"""Runs the inference pipeline on the project's own catalog and parameters, in a copy.
+
+The catalog and parameters come from conf/ with ``input_dir`` as a runtime parameter,
+as ``kedro run --pipelines inference --params input_dir=...`` gives them; the model is
+a tiny CNN trained in the test. The realistic folder shows what the preprocessing is
+worth: accuracy close to the model's on raw MNIST, far above a naive resize-and-invert.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+from kedro.config import OmegaConfigLoader
+from kedro.framework.project import pipelines as project_pipelines
+from kedro.framework.startup import bootstrap_project
+from kedro.io import DataCatalog, DatasetError, MemoryDataset
+from kedro.io.core import Version
+from kedro.runner import SequentialRunner
+from kedro_datasets.tensorflow import TensorFlowModelDataset
+from PIL import Image
+
+from mnist_classifier.hooks import MissingModelError, TrainedModelHook
+from mnist_classifier.params import InferenceParams
+from mnist_classifier.pipeline_registry import register_pipelines
+from mnist_classifier.pipelines.data_processing.nodes import scale_images
+from mnist_classifier.pipelines.inference import create_pipeline
+from mnist_classifier.pipelines.reporting import (
+    create_pipeline as create_reporting_pipeline,
+)
+from mnist_classifier.pipelines.training import (
+    create_pipeline as create_training_pipeline,
+)
+
+from .conftest import png_bytes
+from .realistic import write_realistic_folder
+
+MODEL_VERSION = "2026-01-01T00.00.00.000Z"
+RUN_VERSION = "2026-01-02T00.00.00.000Z"
+DATASETS = ["digit_images", "classifier", "predictions", "predictions_sheet"]
+
+
+def project_catalog(
+    folder: Path,
+    load_versions: dict[str, str] | None = None,
+    run_version: str = RUN_VERSION,
+) -> DataCatalog:
+    """The inference datasets and parameters of conf/, for the folder ``folder``."""
+    loader = OmegaConfigLoader(
+        conf_source="conf",
+        base_env="base",
+        default_run_env="test",
+        runtime_params={"input_dir": str(folder)},
+    )
+    config = {name: loader["catalog"][name] for name in DATASETS}
+    catalog = DataCatalog.from_config(
+        config, load_versions=load_versions, save_version=run_version
+    )
+    catalog["params:inference"] = MemoryDataset(
+        InferenceParams(**loader["parameters"]["inference"])
+    )
+    return catalog
+
+
+def save_model(model: keras.Model, version: str = MODEL_VERSION) -> None:
+    """Saves a model where `kedro run` would, as a version of the catalog's classifier."""
+    TensorFlowModelDataset(
+        filepath="data/06_models/classifier.keras", version=Version(None, version)
+    ).save(model)
+
+
+def constant_model(digit: int) -> keras.Model:
+    """A model that says ``digit`` whatever it is shown."""
+    model = keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            keras.layers.Flatten(),
+            keras.layers.Dense(10, "softmax"),
+        ]
+    )
+    model.layers[-1].set_weights([np.zeros((784, 10)), 5 * np.eye(10)[digit]])
+    return model
+
+
+def run(catalog: DataCatalog) -> None:
+    SequentialRunner().run(create_pipeline(), catalog)
+
+
+def test_inference_is_registered_and_not_part_of_the_default_run():
+    bootstrap_project(Path.cwd())
+    project_pipelines.set_requested(None)
+    pipelines = register_pipelines()
+    inference = {node.name for node in pipelines["inference"].nodes}
+    assert inference == {"predict_digits", "plot_predictions_sheet"}
+    assert not inference & {node.name for node in pipelines["__default__"].nodes}
+    assert pipelines["inference"].inputs() == {
+        "digit_images",
+        "classifier",
+        "params:inference",
+    }
+
+
+def test_a_realistic_folder_is_classified_nearly_as_well_as_raw_mnist(
+    project_copy, tiny_model, sample_test, bad_files
+):
+    images, labels = sample_test
+    folder = project_copy / "photos"
+    truth = write_realistic_folder(images, labels, folder / "realistic", seed=0)
+    for name, (content, _) in bad_files.items():
+        (folder / "bad" / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / "bad" / name).write_bytes(content)
+    (folder / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
+    save_model(tiny_model)
+
+    run(project_catalog(folder))
+
+    predictions = pd.read_csv(
+        f"data/07_model_output/predictions.csv/{RUN_VERSION}/predictions.csv"
+    )
+    assert len(predictions) == len(truth) + len(bad_files)  # not the hidden file
+    statuses = dict(zip(predictions["image"], predictions["status"]))
+    assert {name: statuses[f"bad/{name}"] for name in bad_files} == {
+        name: status for name, (_, status) in bad_files.items()
+    }
+    predicted = dict(zip(predictions["image"], predictions["prediction"]))
+    pipeline = np.mean(
+        [predicted[f"realistic/{name}"] == label for name, label in truth.items()]
+    )
+    raw = np.mean(
+        tiny_model.predict(scale_images(images), verbose=0).argmax(1) == labels
+    )
+    naive_views = [
+        255
+        - np.asarray(
+            Image.open(folder / "realistic" / name).convert("L").resize((28, 28))
+        )
+        for name in truth
+    ]
+    naive = np.mean(
+        tiny_model.predict(scale_images(np.stack(naive_views)), verbose=0).argmax(1)
+        == list(truth.values())
+    )
+    assert raw > 0.75  # the tiny model is a real one
+    assert pipeline >= raw - 0.05  # 200 images: 0.5 points each
+    assert naive < pipeline - 0.4  # the preprocessing is what makes it work
+    with Image.open(
+        f"data/08_reporting/predictions_sheet.png/{RUN_VERSION}/predictions_sheet.png"
+    ) as sheet:
+        sheet.verify()
+        assert sheet.width > 800 and sheet.height > 1000  # 60 images, two views each
+
+
+def test_load_versions_picks_an_older_model(project_copy, paper_digit):
+    save_model(constant_model(3), "2026-01-01T00.00.00.000Z")
+    save_model(constant_model(5), "2026-01-01T12.00.00.000Z")
+    folder = project_copy / "photos"
+    folder.mkdir()
+    (folder / "digit.png").write_bytes(png_bytes(paper_digit))
+
+    run(project_catalog(folder))
+    run(
+        project_catalog(
+            folder,
+            load_versions={"classifier": "2026-01-01T00.00.00.000Z"},
+            run_version="2026-01-03T00.00.00.000Z",
+        )
+    )
+
+    latest, older = (
+        pd.read_csv(f"data/07_model_output/predictions.csv/{run}/predictions.csv")
+        for run in [RUN_VERSION, "2026-01-03T00.00.00.000Z"]
+    )
+    assert list(latest["prediction"]) == [5] and list(older["prediction"]) == [3]
+
+
+def test_without_a_trained_model_the_error_says_to_run_kedro_run(
+    project_copy, paper_digit
+):
+    folder = project_copy / "photos"
+    folder.mkdir()
+    (folder / "digit.png").write_bytes(png_bytes(paper_digit))
+    catalog = project_catalog(folder)
+    hook = TrainedModelHook()
+
+    with pytest.raises(DatasetError, match="Did not find any versions"):
+        run(catalog)  # what a user would see without the hook
+    with pytest.raises(MissingModelError) as error:
+        hook.before_pipeline_run({"load_versions": {}}, create_pipeline(), catalog)
+    assert "\n" not in error.value.message
+    assert "run `kedro run` first" in error.value.message
+
+    with pytest.raises(MissingModelError, match="no version 2020-01-01T00.00.00.000Z"):
+        hook.before_pipeline_run(
+            {"load_versions": {"classifier": "2020-01-01T00.00.00.000Z"}},
+            create_pipeline(),
+            project_catalog(
+                folder, load_versions={"classifier": "2020-01-01T00.00.00.000Z"}
+            ),
+        )
+
+
+def test_the_hook_lets_through_runs_that_have_or_make_a_model(project_copy):
+    hook = TrainedModelHook()
+    training = create_training_pipeline() + create_reporting_pipeline()
+    hook.before_pipeline_run({}, training, project_catalog(project_copy))  # makes one
+    save_model(constant_model(1))
+    hook.before_pipeline_run({}, create_pipeline(), project_catalog(project_copy))
+
+
+@pytest.mark.parametrize("kind", ["missing", "empty"])
+def test_a_missing_or_empty_folder_is_an_error_naming_it(
+    project_copy, tiny_model, kind
+):
+    folder = project_copy / "nowhere"
+    if kind == "empty":
+        folder.mkdir()
+    save_model(tiny_model)
+    with pytest.raises(DatasetError, match=f"No partitions found in '{folder}'"):
+        run(project_catalog(folder))
+
+
+def test_a_folder_without_a_usable_image_is_an_error_naming_it(
+    project_copy, tiny_model, bad_files
+):
+    folder = project_copy / "photos"
+    folder.mkdir()
+    for name, (content, _) in bad_files.items():
+        (folder / name).write_bytes(content)
+    save_model(tiny_model)
+    with pytest.raises(ValueError, match=f"No usable image in '{folder}'"):
+        run(project_catalog(folder))
