@@ -72,7 +72,7 @@ def test_a_run_records_parameters_metrics_plots_and_model(project_copy: Path):
 
     # Parameters: each field of the Pydantic parameter groups, under a flat key.
     params = run.data.params
-    assert params["training.fit.epochs"] == "2"
+    assert params["training.fit.epochs"] == "3"
     assert params["training.architecture.conv_filters"] == "[8, 16]"
     assert params["training.optimizer.name"] == "adam"
     assert params["data_processing.validation_fraction"] == "0.1"
@@ -90,7 +90,7 @@ def test_a_run_records_parameters_metrics_plots_and_model(project_copy: Path):
     client = MlflowClient()
     for name in ["val_accuracy", "val_loss", "loss", "accuracy", "learning_rate"]:
         logged = client.get_metric_history(run_id, name)
-        assert [metric.step for metric in logged] == [1, 2], name
+        assert [metric.step for metric in logged] == [1, 2, 3], name
         assert [metric.value for metric in logged] == pytest.approx(
             [epoch[name] for epoch in history]
         ), name
@@ -120,12 +120,12 @@ def test_runs_with_different_parameters_compare_side_by_side(project_copy: Path)
     table = mlflow.search_runs(
         experiment_names=[EXPERIMENT], order_by=["attributes.start_time ASC"]
     )
-    assert table["params.training.fit.epochs"].tolist() == ["2", "1"]
+    assert table["params.training.fit.epochs"].tolist() == ["3", "1"]
     assert table["params.training.optimizer.learning_rate"].tolist() == [
         "0.003",
         "0.01",
     ]
-    assert table["metrics.epochs"].tolist() == [2, 1]
+    assert table["metrics.epochs"].tolist() == [3, 1]
     assert table["metrics.test_accuracy"].between(0, 1).all()
     assert (table["status"] == "FINISHED").all()
     assert table["run_id"].nunique() == 2
