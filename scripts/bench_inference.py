@@ -9,16 +9,16 @@
    counts: listing, decoding, preprocessing, predicting, the CSV, the contact sheet.
    The CPU time it takes is reported too: on a busy machine, images per CPU-second
    say what the code costs when wall time says more about the neighbours.
-3. Measures accuracy with the latest trained model: on the raw MNIST test set, on the
-   realistic folder through the pipeline (its predictions.csv), on the same folder
-   with a naive resize-and-invert, and on digits by other writers than MNIST's:
-   scikit-learn's 1,797 8x8 digits (43 writers, the UCI ML hand-written digits
-   dataset), rendered the same way.
+3. Measures accuracy with the latest trained model (or ``--model-version``; every run
+   uses that one): on the raw MNIST test set, on the realistic folder through the
+   pipeline (its predictions.csv), on the same folder with a naive resize-and-invert,
+   and on digits by other writers than MNIST's: scikit-learn's 1,797 8x8 digits (43
+   writers, the UCI ML hand-written digits dataset), rendered the same way.
 
 Prints the figures and writes them to data/08_reporting/inference_benchmark.json. The
 runs' outputs land in data/07_model_output and data/08_reporting as new versions.
 
-    python scripts/bench_inference.py [--images 10000]
+    python scripts/bench_inference.py [--images 10000] [--model-version <timestamp>]
 """
 
 from __future__ import annotations
@@ -105,12 +105,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=10_000, help="realistic images")
     parser.add_argument("--params", default="", help="more, e.g. inference.workers=1")
+    parser.add_argument("--model-version", help="classifier version (default: latest)")
     args = parser.parse_args()
     count = args.images
     digits = IDXDataset(filepath=str(MNIST_DIR / "t10k-images-idx3-ubyte.gz")).load()
     labels = IDXDataset(filepath=str(MNIST_DIR / "t10k-labels-idx1-ubyte.gz")).load()
     others = load_digits()
-    model_version = sorted(MODELS_DIR.iterdir())[-1]
+    model_version = MODELS_DIR / (
+        args.model_version or sorted(MODELS_DIR.iterdir())[-1]
+    )
     model = keras.saving.load_model(model_version / "classifier.keras", safe_mode=True)
     with tempfile.TemporaryDirectory(prefix="bench_inference_") as tmp:
         realistic, other = Path(tmp) / "realistic", Path(tmp) / "other_writers"
