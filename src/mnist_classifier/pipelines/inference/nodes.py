@@ -13,7 +13,9 @@ from contextlib import nullcontext
 import keras
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 from PIL import Image
 
 from mnist_classifier.params import InferenceParams
@@ -170,7 +172,7 @@ def plot_predictions_sheet(
     shown = predictions[predictions["image"].isin(prediction_previews)]
     columns = min(4, max(1, len(shown)))
     rows = max(1, -(-len(shown) // columns))
-    height = 1.75 * rows + 0.7
+    height = 1.5 * rows + 0.7
     figure = Figure(figsize=(2.6 * columns, height))
     figure.suptitle(
         f"{len(shown)} of {len(predictions)} files in '{inference.input_dir}': the image, "
@@ -178,46 +180,62 @@ def plot_predictions_sheet(
         f"{inference.low_confidence:.0%} confidence or not classified)",
         fontsize=9,
     )
-    # A fixed layout: the layout engines take seconds to place a hundred axes.
-    margins = {"left": 0.01, "right": 0.99, "bottom": 0.01, "top": 1 - 0.75 / height}
+    # A fixed layout: the layout engines take seconds to place this many axes.
     grid = figure.subplots(
-        rows, 2 * columns, squeeze=False, gridspec_kw={**margins, "hspace": 0.35}
+        rows,
+        columns,
+        squeeze=False,
+        gridspec_kw={
+            "left": 0.01,
+            "right": 0.99,
+            "bottom": 0.01,
+            "top": 1 - 0.75 / height,
+        },
     )
     for axes in grid.flat:
         axes.set_axis_off()
-    for (_, row), pair in zip(shown.iterrows(), grid.reshape(-1, 2)):
+    for (_, row), axes in zip(shown.iterrows(), grid.flat):
         _draw_cell(
-            pair, row, prediction_previews[row["image"]], inference.low_confidence
+            axes, row, prediction_previews[row["image"]], inference.low_confidence
         )
     return figure
 
 
 def _draw_cell(
-    pair: np.ndarray, row: pd.Series, preview: PreparedImage, low_confidence: float
+    axes: Axes, row: pd.Series, preview: PreparedImage, low_confidence: float
 ) -> None:
-    original, view = pair
+    """One file: its image in the left unit square, the 28x28 view in the right one."""
     if preview.thumbnail is not None:
-        original.imshow(preview.thumbnail)
+        height, width = preview.thumbnail.shape[:2]
+        w, h = width / max(height, width), height / max(height, width)
+        extent = ((1 - w) / 2, (1 + w) / 2, (1 - h) / 2, (1 + h) / 2)
+        axes.imshow(preview.thumbnail, extent=extent)
     if preview.view is not None:
-        view.imshow(preview.view, cmap="gray", vmin=0, vmax=255)
+        axes.imshow(
+            preview.view, cmap="gray", vmin=0, vmax=255, extent=(1.1, 2.1, 0, 1)
+        )
+    axes.set(xlim=(-0.02, 2.12), ylim=(-0.02, 1.02))  # room for the frame's line
     ok = row["status"] == "ok"
+    unsure = not ok or row["confidence"] < low_confidence
+    colour = "tab:red" if unsure else "black"
     label = (
         f"{int(row['prediction'])} ({row['confidence']:.0%})"
         if ok
         else textwrap.fill(row["status"], 16)
     )
-    unsure = not ok or row["confidence"] < low_confidence
-    colour = "tab:red" if unsure else "black"
-    original.set_title(_shorten(row["image"]), fontsize=7, loc="left")
-    view.set_title(
-        label, fontsize=8, color=colour, fontweight="bold" if unsure else None
+    axes.set_title(_shorten(row["image"]), fontsize=7, loc="left")
+    axes.set_title(
+        label,
+        fontsize=8,
+        loc="right",
+        color=colour,
+        fontweight="bold" if unsure else None,
     )
     if unsure:
-        view.set_axis_on()
-        view.set(xticks=[], yticks=[])
-        for spine in view.spines.values():
-            spine.set(color=colour, linewidth=2)
+        axes.add_patch(
+            Rectangle((1.1, 0), 1, 1, fill=False, edgecolor=colour, linewidth=2)
+        )
 
 
-def _shorten(name: str, width: int = 22) -> str:
+def _shorten(name: str, width: int = 20) -> str:
     return name if len(name) <= width else "..." + name[-(width - 3) :]
