@@ -49,6 +49,8 @@ class AugmentationParams(_Params):
 class ArchitectureParams(_Params):
     """Convolutional blocks (one per ``conv_filters`` entry), then an optional dense layer."""
 
+    # Border pixels dropped on every side before the first conv: less work per image.
+    crop: NonNegativeInt = 0
     conv_filters: list[PositiveInt] = Field(min_length=1, max_length=4)
     convs_per_block: PositiveInt = 1
     kernel_size: PositiveInt = 3

@@ -45,6 +45,7 @@ def small_split(sample_train, dataset_params):
 
 def test_build_model_follows_the_architecture():
     architecture = ArchitectureParams(
+        crop=2,
         conv_filters=[8, 16, 32],
         convs_per_block=2,
         dense_units=64,
@@ -53,7 +54,13 @@ def test_build_model_follows_the_architecture():
     )
     model = build_model((28, 28, 1), 10, architecture)
     kinds = [type(layer).__name__ for layer in model.layers]
-    assert kinds[:3] == ["RandomRotation", "RandomZoom", "RandomTranslation"]
+    assert kinds[:4] == [
+        "RandomRotation",
+        "RandomZoom",
+        "RandomTranslation",
+        "Cropping2D",
+    ]
+    assert model.layers[3].output.shape == (None, 24, 24, 1)
     convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
     assert [conv.filters for conv in convs] == [8, 8, 16, 16, 32, 32]
     assert kinds.count("BatchNormalization") == 6 and kinds.count("MaxPooling2D") == 3
@@ -73,6 +80,13 @@ def test_build_model_without_optional_parts():
         for layer in build_model((28, 28, 1), 3, architecture).layers
     ]
     assert kinds == ["Conv2D", "MaxPooling2D", "ReLU", "Flatten", "Dropout", "Dense"]
+
+
+@pytest.mark.parametrize(("shape", "crop"), [((28, 28, 1), 11), ((12, 16, 1), 3)])
+def test_build_model_refuses_a_crop_that_leaves_too_few_pixels(shape, crop):
+    architecture = ArchitectureParams(crop=crop, conv_filters=[8, 16, 32])
+    with pytest.raises(ValueError, match=r"cropped by .* Lower `crop`"):
+        build_model(shape, 10, architecture)
 
 
 def test_onecycle_schedule_warms_up_then_anneals():

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import keras
+from kedro.config import OmegaConfigLoader
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 from kedro_datasets.json import JSONDataset
@@ -13,6 +14,7 @@ from kedro_datasets.tensorflow import TensorFlowModelDataset
 from mnist_classifier.params import ArchitectureParams, FitParams, TrainingParams
 from mnist_classifier.pipelines.data_processing.nodes import prepare_model_input
 from mnist_classifier.pipelines.training import create_pipeline
+from mnist_classifier.settings import CONFIG_LOADER_ARGS
 
 
 def test_pipeline_saves_a_safe_loadable_model_and_its_history(
@@ -44,3 +46,20 @@ def test_pipeline_saves_a_safe_loadable_model_and_its_history(
     history = catalog.load("training_history")
     assert history["epochs"] == 1 and history["parameters"] == model.count_params()
     assert history["hyperparameters"]["seed"] == 0
+
+
+def training_params(env: str) -> TrainingParams:
+    """The training parameters a `kedro run --env <env>` gets, validated."""
+    loader = OmegaConfigLoader(
+        conf_source=str(Path(__file__).parents[3] / "conf"), **CONFIG_LOADER_ARGS
+    )
+    loader.default_run_env = env
+    return TrainingParams(**loader["parameters"]["training"])
+
+
+def test_the_accurate_environment_ensembles_longer_trained_default_networks():
+    default, accurate = training_params("local"), training_params("accurate")
+    assert (default.ensemble_size, accurate.ensemble_size) == (1, 5)
+    assert accurate.fit.epochs == 2 * default.fit.epochs
+    assert accurate.architecture == default.architecture
+    assert accurate.optimizer == default.optimizer

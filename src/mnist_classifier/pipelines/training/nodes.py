@@ -26,7 +26,20 @@ def build_model(
     architecture: ArchitectureParams,
     seed: int = 0,
 ) -> keras.Model:
-    """Builds the CNN: augmentation, conv blocks (conv, BN, ReLU; max-pooled), softmax head."""
+    """Builds the CNN: augmentation, border crop, conv blocks (max-pooled), softmax head.
+
+    Raises:
+        ValueError: if the crop and the pooling of every block leave no pixels.
+    """
+    side = min(input_shape[:2]) - 2 * architecture.crop
+    needed = 2 ** len(architecture.conv_filters)
+    if side < needed:
+        raise ValueError(
+            f"training.architecture: {input_shape[0]}x{input_shape[1]} images cropped by "
+            f"{architecture.crop} pixels per side leave {side}, but "
+            f"{len(architecture.conv_filters)} pooled conv blocks need at least {needed}. "
+            "Lower `crop` or list fewer `conv_filters`."
+        )
     aug = architecture.augmentation
     layers: list[keras.Layer] = [keras.Input(input_shape)]
     if aug.rotation:
@@ -43,6 +56,8 @@ def build_model(
                 aug.translation, aug.translation, fill_mode="constant", seed=seed
             )
         )
+    if architecture.crop:
+        layers.append(keras.layers.Cropping2D(architecture.crop))
     for filters in architecture.conv_filters:
         for conv in range(architecture.convs_per_block):
             layers.append(
