@@ -50,10 +50,8 @@ def test_pipeline_saves_a_safe_loadable_model_and_its_history(
 
 def training_params(env: str) -> TrainingParams:
     """The training parameters a `kedro run --env <env>` gets, validated."""
-    loader = OmegaConfigLoader(
-        conf_source=str(Path(__file__).parents[3] / "conf"), **CONFIG_LOADER_ARGS
-    )
-    loader.default_run_env = env
+    conf = Path(__file__).parents[3] / "conf"
+    loader = OmegaConfigLoader(str(conf), env=env, **CONFIG_LOADER_ARGS)
     return TrainingParams(**loader["parameters"]["training"])
 
 
