@@ -44,7 +44,8 @@ from kedro_datasets.text import TextDataset
 from mnist_classifier.datasets import IDXDataset
 
 ROOT = Path(__file__).resolve().parents[1]
-INFERENCE_RESULT = ROOT / "data/08_reporting/inference_benchmark.json"
+BENCH_INFERENCE = ROOT / "scripts/bench_inference.py"
+INFERENCE_RESULT = ROOT / "data/08_reporting/inference_benchmark.json"  # what it writes
 RUNS = {
     "reference": "keras-io Simple MNIST convnet (15 epochs)",
     "default": "kedro run",
@@ -147,36 +148,36 @@ def run_one(name: str) -> None:
     print("RESULT " + json.dumps(result), flush=True)
 
 
-def measure(name: str) -> dict:
-    print(f"--- {name}: {RUNS[name]}", flush=True)
+def run_script(arguments: list[str], what: str) -> str:
+    """Runs a Python script of this project in its own process; its output, or exits."""
     process = subprocess.run(
-        [sys.executable, __file__, "--one", name],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    lines = [line for line in process.stdout.splitlines() if line.startswith("RESULT ")]
-    if process.returncode or not lines:
-        sys.exit(f"{name} failed:\n{process.stdout[-3000:]}\n{process.stderr[-3000:]}")
-    return {"run": name, "what": RUNS[name], **json.loads(lines[-1][len("RESULT ") :])}
-
-
-def measure_inference(model_version: str) -> dict:
-    """scripts/bench_inference.py on one trained model, in its own process."""
-    print(f"--- inference with classifier {model_version}", flush=True)
-    process = subprocess.run(
-        [sys.executable, str(ROOT / "scripts/bench_inference.py")]
-        + ["--model-version", model_version],
+        [sys.executable, *arguments],
         cwd=ROOT,
         capture_output=True,
         text=True,
         check=False,
     )
     if process.returncode:
-        sys.exit(
-            f"inference failed:\n{process.stdout[-3000:]}\n{process.stderr[-3000:]}"
-        )
+        sys.exit(f"{what} failed:\n{process.stdout[-3000:]}\n{process.stderr[-3000:]}")
+    return process.stdout
+
+
+def measure(name: str) -> dict:
+    print(f"--- {name}: {RUNS[name]}", flush=True)
+    output = run_script([__file__, "--one", name], name)
+    lines = [line for line in output.splitlines() if line.startswith("RESULT ")]
+    if not lines:
+        sys.exit(f"{name} printed no result:\n{output[-3000:]}")
+    return {"run": name, "what": RUNS[name], **json.loads(lines[-1][len("RESULT ") :])}
+
+
+def measure_inference(model_version: str) -> dict:
+    """scripts/bench_inference.py on one trained model, in its own process."""
+    print(f"--- inference with classifier {model_version}", flush=True)
+    run_script(
+        [str(BENCH_INFERENCE), "--model-version", model_version],
+        f"inference with {model_version}",
+    )
     return json.loads(INFERENCE_RESULT.read_text())
 
 

@@ -92,9 +92,8 @@ class TrainingParams(_Params):
     schedule: ScheduleParams = ScheduleParams()
     fit: FitParams = FitParams()
     label_smoothing: float = Field(0.0, ge=0, lt=1)
-    ensemble_size: PositiveInt = Field(
-        1, le=10
-    )  # networks averaged, seeds seed, seed+1, ...
+    # Networks trained with seeds seed, seed+1, ... and averaged into one model.
+    ensemble_size: PositiveInt = Field(1, le=10)
 
 
 class ReportingParams(_Params):
