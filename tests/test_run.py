@@ -102,6 +102,19 @@ def test_reruns_reproduce_and_keep_earlier_artifacts(project_copy: Path):
     assert reseeded["hyperparameters"]["seed"] == 1
 
 
+def test_a_run_without_a_validation_set_trains_on_every_image(project_copy: Path):
+    kedro_run(
+        data_processing={"validation_fraction": 0},
+        training={"fit": {"early_stopping_patience": 0}},
+    )
+    history = json.loads(latest("data/06_models/training_history.json").read_text())
+    assert [record["epoch"] for record in history["history"]] == [1, 2, 3]
+    assert not any(key.startswith("val_") for key in history["history"][0])
+    metrics = json.loads(latest("data/08_reporting/metrics.json").read_text())
+    assert metrics["best_epoch"] == 3 and metrics["test_accuracy"] > 0.2
+    assert latest("data/08_reporting/training_curves.png").stat().st_size > 0
+
+
 @pytest.mark.parametrize(
     ("override", "message"),
     [

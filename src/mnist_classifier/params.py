@@ -34,7 +34,8 @@ class DatasetParams(_Params):
 class SplitParams(_Params):
     """How the validation set is split off the training set."""
 
-    validation_fraction: float = Field(gt=0, lt=1)
+    # 0 trains on every image: no validation set, so no early stopping either.
+    validation_fraction: float = Field(ge=0, lt=1)
     seed: int
 
 

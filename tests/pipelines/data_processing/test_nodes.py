@@ -74,6 +74,16 @@ def test_split_is_stratified_seeded_and_sized(sample_train):
     )
 
 
+def test_a_zero_validation_fraction_keeps_every_image_for_training(sample_train):
+    images, labels = sample_train
+    train_images, train_labels, val_images, val_labels = split_validation_set(
+        images, labels, SplitParams(validation_fraction=0, seed=3)
+    )
+    np.testing.assert_array_equal(train_images, images)
+    np.testing.assert_array_equal(train_labels, labels)
+    assert val_images.shape == (0, *images.shape[1:]) and val_labels.shape == (0,)
+
+
 def test_split_does_not_mutate_its_inputs(sample_train):
     images, labels = sample_train
     before = images.copy(), labels.copy()

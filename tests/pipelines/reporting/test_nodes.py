@@ -109,6 +109,16 @@ def test_training_curves_show_training_and_validation():
         assert axes.get_lines()[0].get_xdata().tolist() == [1, 2, 3]
 
 
+def test_training_curves_without_a_validation_set():
+    records = [
+        {key: value for key, value in record.items() if not key.startswith("val_")}
+        for record in HISTORY["history"]
+    ]
+    figure = plot_training_curves({**HISTORY, "best_epoch": 3, "history": records})
+    for axes in figure.axes:
+        assert [line.get_label() for line in axes.get_lines()] == ["training", "kept"]
+
+
 def test_misclassified_grid_shows_the_most_confident_mistakes_first():
     images = np.arange(6 * 28 * 28, dtype=np.uint8).reshape(6, 28, 28)
     figure = plot_misclassified(images, PROBABILITIES, LABELS, DATASET, REPORTING)

@@ -136,6 +136,13 @@ def test_input_pipeline_batches_and_shuffles_reproducibly():
     assert sum(in_order, []) == list(range(10))
 
 
+def test_input_pipeline_runs_without_the_autotuner():
+    x = np.zeros((3, 1), dtype=np.float32)
+    dataset = make_input_pipeline(x, x, 2, 0)
+    assert dataset.options().autotune.enabled is False
+    assert len(list(dataset)) == 2
+
+
 def test_train_model_learns_and_records_its_history(small_split, caplog):
     caplog.set_level("INFO", logger="mnist_classifier")
     model, history = train_model(*small_split, tiny_training())
@@ -151,6 +158,7 @@ def test_train_model_learns_and_records_its_history(small_split, caplog):
     } <= set(records[0])
     assert records[-1]["loss"] < records[0]["loss"]
     assert history["epochs"] == 3 and history["training_seconds"] > 0
+    assert (history["training_images"], history["validation_images"]) == (480, 120)
     assert history["parameters"] == model.count_params()
     assert history["hyperparameters"]["architecture"]["conv_filters"] == [4, 8]
     # Better than chance (10%) on held-out digits after three short epochs.
@@ -192,6 +200,27 @@ def test_early_stopping_keeps_the_best_epoch(small_split):
     assert history["epochs"] < 12
     losses = [record["val_loss"] for record in history["history"]]
     assert history["best_epoch"] == int(np.argmin(losses)) + 1 < history["epochs"]
+
+
+def test_training_without_validation_images_keeps_the_last_epoch(small_split):
+    train_x, train_y, validation_x, validation_y = small_split
+    no_validation = validation_x[:0], validation_y[:0]
+    model, history = train_model(train_x, train_y, *no_validation, tiny_training())
+    assert history["epochs"] == history["best_epoch"] == 3
+    assert not any(key.startswith("val_") for key in history["history"][-1])
+    accuracy = np.mean(
+        model.predict(validation_x, verbose=0).argmax(1) == validation_y.argmax(1)
+    )
+    assert accuracy > 0.5
+
+
+def test_early_stopping_without_validation_images_is_refused(small_split):
+    train_x, train_y, validation_x, validation_y = small_split
+    params = tiny_training(
+        fit=FitParams(batch_size=32, epochs=3, early_stopping_patience=2)
+    )
+    with pytest.raises(ValueError, match="early_stopping_patience is 2.*fraction is 0"):
+        train_model(train_x, train_y, validation_x[:0], validation_y[:0], params)
 
 
 def test_an_ensemble_averages_networks_and_loads_safely(small_split, tmp_path):

@@ -11,7 +11,12 @@ from kedro.runner import SequentialRunner
 from kedro_datasets.json import JSONDataset
 from kedro_datasets.tensorflow import TensorFlowModelDataset
 
-from mnist_classifier.params import ArchitectureParams, FitParams, TrainingParams
+from mnist_classifier.params import (
+    ArchitectureParams,
+    FitParams,
+    SplitParams,
+    TrainingParams,
+)
 from mnist_classifier.pipelines.data_processing.nodes import prepare_model_input
 from mnist_classifier.pipelines.training import create_pipeline
 from mnist_classifier.settings import CONFIG_LOADER_ARGS
@@ -48,16 +53,22 @@ def test_pipeline_saves_a_safe_loadable_model_and_its_history(
     assert history["hyperparameters"]["seed"] == 0
 
 
-def training_params(env: str) -> TrainingParams:
-    """The training parameters a `kedro run --env <env>` gets, validated."""
+def parameters(env: str) -> dict:
+    """The parameters a `kedro run --env <env>` gets."""
     conf = Path(__file__).parents[3] / "conf"
-    loader = OmegaConfigLoader(str(conf), env=env, **CONFIG_LOADER_ARGS)
-    return TrainingParams(**loader["parameters"]["training"])
+    return OmegaConfigLoader(str(conf), env=env, **CONFIG_LOADER_ARGS)["parameters"]
 
 
-def test_the_accurate_environment_ensembles_longer_trained_default_networks():
-    default, accurate = training_params("local"), training_params("accurate")
+def test_the_accurate_environment_ensembles_default_networks_trained_on_all_images():
+    default, accurate = parameters("local"), parameters("accurate")
+    split = SplitParams(**accurate["data_processing"])
+    assert split.validation_fraction == 0
+    assert split.seed == SplitParams(**default["data_processing"]).seed
+    default, accurate = (
+        TrainingParams(**params["training"]) for params in (default, accurate)
+    )
     assert (default.ensemble_size, accurate.ensemble_size) == (1, 5)
+    assert accurate.fit.early_stopping_patience == 0  # nothing to stop on
     assert accurate.fit.epochs > default.fit.epochs
     assert accurate.architecture.conv_filters == default.architecture.conv_filters
     assert accurate.architecture.augmentation.rotation > 0

@@ -61,8 +61,12 @@ def split_validation_set(
     """Splits a seeded, stratified validation set off the training set for early stopping.
 
     Returns:
-        Training images, training labels, validation images, validation labels.
+        Training images, training labels, validation images, validation labels (the
+        last two empty when ``validation_fraction`` is 0).
     """
+    if split.validation_fraction == 0:
+        logger.info("Kept all %d training images; no validation set.", len(images))
+        return images, labels, images[:0], labels[:0]
     train_images, validation_images, train_labels, validation_labels = train_test_split(
         images,
         labels,

@@ -140,13 +140,14 @@ def plot_training_curves(training_history: dict[str, Any]) -> Figure:
                 label="training" if first else None,
                 **style,
             )
-            axes.plot(
-                epochs["epoch"],
-                epochs[f"val_{metric}"],
-                color="C1",
-                label="validation" if first else None,
-                **style,
-            )
+            if f"val_{metric}" in epochs:  # absent when trained without validation
+                axes.plot(
+                    epochs["epoch"],
+                    epochs[f"val_{metric}"],
+                    color="C1",
+                    label="validation" if first else None,
+                    **style,
+                )
         axes.axvline(
             training_history["best_epoch"], color="grey", linestyle=":", label="kept"
         )

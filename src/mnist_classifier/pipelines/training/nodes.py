@@ -124,13 +124,19 @@ def make_optimizer(
 def make_input_pipeline(
     x: np.ndarray, y: np.ndarray, batch_size: int, shuffle_seed: int | None = None
 ) -> tf.data.Dataset:
-    """Wraps arrays in a cached, (optionally) shuffled, batched and prefetched tf.data pipeline."""
+    """Wraps arrays in a cached, (optionally) shuffled, batched and prefetched tf.data pipeline.
+
+    tf.data's autotuner is switched off: on 2 cores it made about one epoch in three run on
+    one core at 1.6x the wall time (same CPU time); two prefetched batches keep the model fed.
+    """
     dataset = tf.data.Dataset.from_tensor_slices((x, y)).cache()
     if shuffle_seed is not None:
         dataset = dataset.shuffle(
             len(x), seed=shuffle_seed, reshuffle_each_iteration=True
         )
-    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return dataset.batch(batch_size).prefetch(2).with_options(options)
 
 
 class EpochLogger(keras.callbacks.Callback):
@@ -174,10 +180,22 @@ def fit_network(
     """Builds, compiles and fits one network, stopping early when validation loss stalls.
 
     Returns:
-        The network (weights of its best validation loss) and one record per epoch.
+        The network (with early stopping, the weights of its best validation loss) and
+        one record per epoch.
+
+    Raises:
+        ValueError: if early stopping is asked for without validation images.
     """
-    keras.utils.set_random_seed(seed)
     fit = training.fit
+    validate = len(validation_x) > 0
+    if fit.early_stopping_patience and not validate:
+        raise ValueError(
+            "training.fit.early_stopping_patience is "
+            f"{fit.early_stopping_patience}, but there are no validation images to "
+            "stop on (data_processing.validation_fraction is 0). Set "
+            "early_stopping_patience to 0, or hold out a validation_fraction above 0."
+        )
+    keras.utils.set_random_seed(seed)
     model = build_model(
         train_x.shape[1:], train_y.shape[1], training.architecture, seed
     )
@@ -208,7 +226,9 @@ def fit_network(
     )
     model.fit(
         make_input_pipeline(train_x, train_y, fit.batch_size, shuffle_seed=seed),
-        validation_data=make_input_pipeline(validation_x, validation_y, 1024),
+        validation_data=(
+            make_input_pipeline(validation_x, validation_y, 1024) if validate else None
+        ),
         epochs=fit.epochs,
         callbacks=callbacks,
         shuffle=False,  # the input pipeline shuffles, seeded
@@ -235,7 +255,8 @@ def train_model(
 
     Returns:
         The trained model and its history: one record per epoch (and ensemble member),
-        the wall time, the epoch kept, the parameter count and the hyper-parameters.
+        the wall time, the epoch kept, the parameter count, the image counts and the
+        hyper-parameters.
     """
     start = time.perf_counter()
     members, records = [], []
@@ -253,8 +274,14 @@ def train_model(
     history = {
         "training_seconds": round(seconds, 2),
         "epochs": len(records),
-        "best_epoch": int(np.argmin([record["val_loss"] for record in first])) + 1,
+        "best_epoch": (
+            int(np.argmin([record["val_loss"] for record in first])) + 1
+            if "val_loss" in first[0]
+            else len(first)  # no validation set: the last epoch's weights are kept
+        ),
         "parameters": model.count_params(),
+        "training_images": len(train_x),
+        "validation_images": len(validation_x),
         "hyperparameters": training.model_dump(),
         "history": records,
     }
