@@ -61,7 +61,7 @@ notebook: install  ## JupyterLab on notebooks/; KEDRO_ENV=test make notebook for
 mlflow: install  ## The MLflow UI on the project's runs (mlruns/), on http://127.0.0.1:5000
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/kedro mlflow ui
 
-bench: install  ## Reference convnet vs default vs accurate training (about 30 min).
+bench: install  ## Reference convnet vs default vs accurate training (about 25 min).
 	$(BIN)/python scripts/benchmark.py
 
 constraints: install  ## Re-pin constraints.txt to what is installed now.

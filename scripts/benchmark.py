@@ -15,7 +15,7 @@ table (test accuracy, training wall time, training images per second, peak memor
 parameter count, inference images per second) and writes it, versioned, to
 data/08_reporting/benchmark.json/ and benchmark.md/.
 
-    python scripts/benchmark.py                   # everything, about 30 minutes
+    python scripts/benchmark.py                   # everything, about 25 minutes
     python scripts/benchmark.py --only default    # one row
     python scripts/benchmark.py --no-inference    # training figures only
 """
