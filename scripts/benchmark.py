@@ -86,6 +86,7 @@ def run_reference() -> dict:
         loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"]
     )
     batch_size, epochs = 128, 15
+    training_images = round(0.9 * len(x_train))  # what validation_split=0.1 leaves
     start = time.perf_counter()
     model.fit(
         x_train,
@@ -100,8 +101,8 @@ def run_reference() -> dict:
         "test_accuracy": float(model.evaluate(x_test, y_test, verbose=0)[1]),
         "training_seconds": round(seconds, 1),
         "epochs": epochs,
-        "training_images": 54_000,  # validation_split=0.1 of 60,000
-        "images_per_second": round(54_000 * epochs / seconds),
+        "training_images": training_images,
+        "images_per_second": round(training_images * epochs / seconds),
         "parameters": model.count_params(),
     }
 
