@@ -59,7 +59,7 @@ def parameters(env: str) -> dict:
     return OmegaConfigLoader(str(conf), env=env, **CONFIG_LOADER_ARGS)["parameters"]
 
 
-def test_the_accurate_environment_ensembles_default_networks_trained_on_all_images():
+def test_the_accurate_environment_ensembles_deeper_networks_trained_on_all_images():
     default, accurate = parameters("local"), parameters("accurate")
     split = SplitParams(**accurate["data_processing"])
     assert split.validation_fraction == 0
@@ -67,9 +67,9 @@ def test_the_accurate_environment_ensembles_default_networks_trained_on_all_imag
     default, accurate = (
         TrainingParams(**params["training"]) for params in (default, accurate)
     )
-    assert (default.ensemble_size, accurate.ensemble_size) == (1, 5)
+    assert (default.ensemble_size, accurate.ensemble_size) == (1, 4)
     assert accurate.fit.early_stopping_patience == 0  # nothing to stop on
     assert accurate.fit.epochs > default.fit.epochs
-    assert accurate.architecture.conv_filters == default.architecture.conv_filters
+    assert accurate.architecture.convs_per_block > default.architecture.convs_per_block
     assert accurate.architecture.augmentation.rotation > 0
     assert accurate.optimizer == default.optimizer
