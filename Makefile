@@ -1,9 +1,23 @@
-# Two commands on a fresh machine with Python 3.11: `make run` and `make test`.
-# Both create .venv and install the project with its pinned dependencies once.
+# Two commands on a fresh machine with Python 3.11, 3.12 or 3.13: `make run` and
+# `make test`. Both create .venv and install the project with its pinned dependencies once.
 
-PYTHON ?= $(shell command -v python3.11 || command -v python3)
+# The interpreter the venv is made with: by default the newest Python 3.11 to 3.13 that
+# runs, on PATH or in pyenv's versions (scripts/find-python); `make python` shows it.
+# Override with `make PYTHON=/path/to/python3.12 ...`; add VENV=.venv-3.12 to keep that
+# venv beside .venv (as .ci/run does for the oldest version) instead of remaking .venv.
+ifeq ($(origin PYTHON),undefined)
+PYTHON := $(shell scripts/find-python 2>/dev/null)
+endif
 VENV := .venv
 BIN := $(VENV)/bin
+# Major.minor of $(PYTHON) (empty if it is unusable) and of the venv's python (if any).
+PYTHON_VERSION := $(shell scripts/find-python --check '$(PYTHON)' 2>/dev/null)
+VENV_VERSION = $(shell $(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+# In a recipe: stop make with find-python's one line when $(PYTHON) is unusable.
+check-python = $(if $(PYTHON_VERSION),,$(error $(shell scripts/find-python --check '$(PYTHON)' 2>&1)))
+# The stamp names the Python version, so choosing another interpreter (PYTHON=..., or a
+# newer one installed) remakes the venv rather than keeping one of another version.
+STAMP := $(VENV)/.installed-python$(PYTHON_VERSION)
 
 # Kedro telemetry off for every target (the .telemetry file covers direct `kedro` calls),
 # and MLflow's (which reads DO_NOT_TRACK only when it is "true").
@@ -17,15 +31,25 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 CHROMIUM ?= /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install browser run test test-quick lint format viz notebook mlflow bench constraints clean-venv
+.PHONY: install python browser run test test-quick lint format viz notebook mlflow bench constraints clean-venv
 
-install: $(VENV)/.installed
+install: $(STAMP)
 
-$(VENV)/.installed: pyproject.toml constraints.txt
-	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required, found " + sys.version' 
+$(STAMP): pyproject.toml constraints.txt
+	$(check-python)
+	@if [ -e $(VENV) ] && [ "$(VENV_VERSION)" != $(PYTHON_VERSION) ]; then \
+		test -f $(VENV)/pyvenv.cfg || { echo "$(VENV) is not a venv: move it away or set VENV=..." >&2; exit 1; }; \
+		echo "$(VENV) has Python $(or $(VENV_VERSION),that does not run): remaking it with Python $(PYTHON_VERSION), $(PYTHON)"; \
+		rm -rf $(VENV); \
+	fi
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev]"
+	rm -f $(VENV)/.installed*
 	touch $@
+
+python:  ## Show the interpreter the venv is made with, and the venv's own Python.
+	$(check-python)
+	@echo "PYTHON=$(PYTHON) (Python $(PYTHON_VERSION)); $(VENV): $(if $(VENV_VERSION),Python $(VENV_VERSION)$(if $(filter-out $(PYTHON_VERSION),$(VENV_VERSION)), (remade with $(PYTHON_VERSION) at the next install)),not made yet)"
 
 browser:  ## Install Debian's chromium for the browser test, if it is missing.
 	@test -x $(CHROMIUM) || { \
@@ -64,8 +88,14 @@ mlflow: install  ## The MLflow UI on the project's runs (mlruns/), on http://127
 bench: install  ## Reference convnet vs default vs accurate training (about 25 min).
 	$(BIN)/python scripts/benchmark.py
 
+# The pins of packages only another Python version installs (overrides, on 3.11) stay;
+# --all keeps setuptools and wheel, which venvs of Python 3.12 and later don't bundle.
 constraints: install  ## Re-pin constraints.txt to what is installed now.
-	{ head -n 2 constraints.txt; $(BIN)/pip freeze --exclude-editable | grep -v '^mnist'; } > constraints.new
+	{ $(BIN)/pip freeze --all --exclude-editable | grep -v -e '^mnist' -e '^pip=='; tail -n +3 constraints.txt; } \
+		| awk -F== '{ name = tolower($$1); key = name; gsub(/[-_.]+/, "-", key) } !seen[key]++ { print name "\t" $$0 }' \
+		| LC_ALL=C sort -k1,1 | cut -f2- > constraints.pins
+	{ head -n 2 constraints.txt; cat constraints.pins; } > constraints.new
+	rm constraints.pins
 	mv constraints.new constraints.txt
 
 clean-venv:
