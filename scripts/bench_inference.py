@@ -2,7 +2,7 @@
 
 1. Writes the 10,000 MNIST test digits as realistic user images (mixed-size PNG and
    JPEG photos and scans, 48-400 px, dark ink on paper; see
-   tests/pipelines/inference/realistic.py) into a temporary folder.
+   ``mnist_classifier.realistic``) into a temporary folder.
 2. Times ``kedro run --pipelines inference --params input_dir=<folder>`` on it, and on
    the 15 shipped samples: the difference is the time the 10,000 images take with
    start-up (Python, Kedro, TensorFlow, loading the model) excluded. Everything else
@@ -15,8 +15,11 @@
    and on digits by other writers than MNIST's: scikit-learn's 1,797 8x8 digits (43
    writers, the UCI ML hand-written digits dataset), rendered the same way.
 
-Prints the figures and writes them to data/08_reporting/inference_benchmark.json. The
-runs' outputs land in data/07_model_output and data/08_reporting as new versions.
+The model, the test set, the shipped samples and each run's predictions are read
+through the project's Kedro catalog (``--env`` as for ``kedro run``): a run's
+predictions are the version of ``predictions`` it added. Prints the figures and writes
+them to data/08_reporting/inference_benchmark.json. The runs' outputs are new versions
+of the catalog's ``predictions`` and ``predictions_sheet``.
 
     python scripts/bench_inference.py [--images 10000] [--model-version <timestamp>]
 """
@@ -33,48 +36,67 @@ import tempfile
 import time
 from pathlib import Path
 
-import keras
 import numpy as np
 import pandas as pd
+from kedro.framework.session import KedroSession
+from kedro.framework.startup import bootstrap_project
+from kedro.io import DataCatalog
 from PIL import Image
 from sklearn.datasets import load_digits
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # the realistic-folder generator lives with the tests
-
-from mnist_classifier.datasets import IDXDataset  # noqa: E402
-from mnist_classifier.pipelines.data_processing.nodes import scale_images  # noqa: E402
-from tests.pipelines.inference.realistic import write_realistic_folder  # noqa: E402
+from mnist_classifier.classifier import TrainedClassifier
+from mnist_classifier.realistic import write_realistic_folder
 
 KEDRO = str(Path(sys.executable).parent / "kedro")
-MNIST_DIR = ROOT / "data" / "01_raw" / "mnist"
-SAMPLES_DIR = ROOT / "data" / "01_raw" / "custom_digits"
-MODELS_DIR = ROOT / "data" / "06_models" / "classifier.keras"
-PREDICTIONS_DIR = ROOT / "data" / "07_model_output" / "predictions.csv"
-RESULT = ROOT / "data" / "08_reporting" / "inference_benchmark.json"
+ROOT = Path(__file__).resolve().parents[1]
+RESULT = Path("data/08_reporting/inference_benchmark.json")  # in the project
+
+
+def open_catalog(project: Path, env: str | None) -> DataCatalog:
+    """The project's catalog, as `kedro run --env <env>` sees it."""
+    bootstrap_project(project)
+    with KedroSession.create(project_path=project, env=env) as session:
+        return session.load_context().catalog
 
 
 def kedro_run(
-    folder: Path, model_version: str, params: str = ""
+    args: argparse.Namespace,
+    catalog: DataCatalog,
+    folder: Path | None,
+    model_version: str,
 ) -> tuple[float, float, pd.DataFrame]:
     """Runs the inference pipeline on ``folder`` as a user would, with that model.
+
+    Args:
+        args: The command line: project, environment and more parameters.
+        catalog: The project's catalog, to read the predictions the run wrote.
+        folder: The images; None for the catalog's default, the shipped samples.
+        model_version: The classifier to use.
 
     Returns:
         The run's wall time and CPU time (all its processes) in seconds, and the
         predictions it wrote.
     """
-    params = ",".join(filter(None, [f"input_dir={folder}", params]))
-    command = [KEDRO, "run", "--pipelines", "inference", "--params", params]
+    params = ",".join(filter(None, [folder and f"input_dir={folder}", args.params]))
+    command = [KEDRO, "run", "--pipelines", "inference"]
     command += ["--load-versions", f"classifier:{model_version}"]
+    command += ["--params", params] if params else []
+    command += ["--env", args.env] if args.env else []
+    predictions = catalog.get("predictions")
+    before = set(predictions.list_versions(full_path=False))
     start, cpu = time.perf_counter(), cpu_seconds()
-    run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+    run = subprocess.run(
+        command, cwd=args.project_path, capture_output=True, text=True, check=False
+    )
     seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu
     if run.returncode:
         sys.exit(
             f"{' '.join(command)} failed:\n{run.stdout[-3000:]}{run.stderr[-3000:]}"
         )
-    latest = sorted(PREDICTIONS_DIR.iterdir())[-1] / "predictions.csv"
-    return seconds, cpu, pd.read_csv(latest)
+    new = set(predictions.list_versions(full_path=False)) - before
+    if len(new) != 1:
+        sys.exit(f"Expected the run to add one version of predictions, found {new}.")
+    return seconds, cpu, catalog.load("predictions", version=new.pop())
 
 
 def cpu_seconds() -> float:
@@ -91,13 +113,16 @@ def accuracy(predictions: pd.DataFrame, truth: dict[str, int]) -> float:
     )
 
 
-def naive_accuracy(model: keras.Model, folder: Path, truth: dict[str, int]) -> float:
+def naive_accuracy(
+    classifier: TrainedClassifier, folder: Path, truth: dict[str, int]
+) -> float:
     """Accuracy when each image is just resized to 28x28 and inverted: no MNIST framing."""
+    height, width = classifier.card.image_shape
     views = [
-        255 - np.asarray(Image.open(folder / name).convert("L").resize((28, 28)))
+        255 - np.asarray(Image.open(folder / name).convert("L").resize((width, height)))
         for name in truth
     ]
-    predicted = model.predict(scale_images(np.stack(views)), batch_size=1024, verbose=0)
+    predicted = classifier.predict(np.stack(views))
     return float(np.mean(predicted.argmax(axis=1) == list(truth.values())))
 
 
@@ -106,42 +131,45 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=10_000, help="realistic images")
     parser.add_argument("--params", default="", help="more, e.g. inference.workers=1")
     parser.add_argument("--model-version", help="classifier version (default: latest)")
-    args = parser.parse_args()
-    count = args.images
-    digits = IDXDataset(filepath=str(MNIST_DIR / "t10k-images-idx3-ubyte.gz")).load()
-    labels = IDXDataset(filepath=str(MNIST_DIR / "t10k-labels-idx1-ubyte.gz")).load()
-    others = load_digits()
-    model_version = MODELS_DIR / (
-        args.model_version or sorted(MODELS_DIR.iterdir())[-1]
+    parser.add_argument("--env", help="Kedro configuration environment, as for run")
+    parser.add_argument(
+        "--project-path", type=Path, default=ROOT, help="default: %(default)s"
     )
-    model = keras.saving.load_model(model_version / "classifier.keras", safe_mode=True)
+    args = parser.parse_args()
+    catalog = open_catalog(args.project_path, args.env)
+    digits = catalog.load("raw_test_images")[: args.images]
+    labels = catalog.load("raw_test_labels")[: args.images]
+    count = len(labels)
+    others = load_digits()
+    if not (args.model_version or catalog.exists("classifier")):
+        sys.exit("No trained model yet: run `kedro run` first.")
+    # One model for every figure: the version asked for, or the latest now.
+    version = args.model_version or catalog.get("classifier").resolve_load_version()
+    classifier = catalog.load("classifier", version=version)
+    samples = len(catalog.load("digit_images"))  # the shipped samples, by default
     with tempfile.TemporaryDirectory(prefix="bench_inference_") as tmp:
         realistic, other = Path(tmp) / "realistic", Path(tmp) / "other_writers"
         print(
             f"Writing {count:,} realistic MNIST test images and 1,797 other writers'..."
         )
-        truth = write_realistic_folder(
-            digits[:count], labels[:count], realistic, seed=1
-        )
+        truth = write_realistic_folder(digits, labels, realistic, seed=1)
         other_truth = write_realistic_folder(
             others.images, others.target, other, seed=2
         )
         sizes = np.array([Image.open(realistic / name).size for name in truth])
-        samples = len([path for path in SAMPLES_DIR.rglob("*") if path.is_file()])
 
         print("Running the inference pipeline on the samples, then on the folders...")
-        version = model_version.name  # the same model for every figure
-        startup, startup_cpu, _ = kedro_run(SAMPLES_DIR, version, args.params)
-        seconds, cpu, predictions = kedro_run(realistic, version, args.params)
-        *_, other_predictions = kedro_run(other, version, args.params)
-        raw = model.predict(scale_images(digits[:count]), batch_size=1024, verbose=0)
+        startup, startup_cpu, _ = kedro_run(args, catalog, None, version)
+        seconds, cpu, predictions = kedro_run(args, catalog, realistic, version)
+        *_, other_predictions = kedro_run(args, catalog, other, version)
+        raw = classifier.predict(digits)
         throughput = (count - samples) / (seconds - startup)
         result = {
             "images": count,
             "jpeg_images": sum(name.endswith(".jpg") for name in truth),
             "image_sides_px": [int(sizes.min()), int(sizes.max())],
             "cpu_cores": os.cpu_count(),
-            "model_version": model_version.name,
+            "model_version": version,
             "params": args.params,
             "run_seconds": round(seconds, 2),
             "startup_seconds": round(startup, 2),
@@ -149,24 +177,25 @@ def main() -> None:
             "images_per_cpu_second": round((count - samples) / (cpu - startup_cpu)),
             "statuses": predictions["status"].value_counts().to_dict(),
             "accuracy": {
-                "mnist_test_raw": float(np.mean(raw.argmax(axis=1) == labels[:count])),
+                "mnist_test_raw": float(np.mean(raw.argmax(axis=1) == labels)),
                 "realistic_pipeline": accuracy(predictions, truth),
                 "realistic_naive_resize_invert": naive_accuracy(
-                    model, realistic, truth
+                    classifier, realistic, truth
                 ),
                 "other_writers_images": len(other_truth),
                 "other_writers_pipeline": accuracy(other_predictions, other_truth),
                 "other_writers_naive_resize_invert": naive_accuracy(
-                    model, other, other_truth
+                    classifier, other, other_truth
                 ),
             },
         }
-    RESULT.parent.mkdir(parents=True, exist_ok=True)
-    RESULT.write_text(json.dumps(result, indent=2) + "\n")
+    result_path = args.project_path / RESULT
+    result_path.parent.mkdir(parents=True, exist_ok=True)
+    result_path.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
     print(
         f"\n{count:,} images: {throughput:,.0f} images/s on {os.cpu_count()} cores, "
-        f"start-up ({startup:.1f} s) excluded. Written to {RESULT.relative_to(ROOT)}."
+        f"start-up ({startup:.1f} s) excluded. Written to {RESULT}."
     )
 
 

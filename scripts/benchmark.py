@@ -10,7 +10,9 @@ memory is its own):
 - ``accurate``: `kedro run --env accurate`.
 
 For each model the project trained, it then runs scripts/bench_inference.py on that
-model (10,000 generated digit photos through the inference pipeline). It prints one
+model (10,000 generated digit photos through the inference pipeline). A run's figures
+are read through the Kedro catalog: its ``metrics`` and its ``classifier``'s card
+(the training history), the versions the run saved (its session id). It prints one
 table (test accuracy, training wall time, training images per second, peak memory,
 parameter count, inference images per second) and writes it, versioned, to
 data/08_reporting/benchmark.json/ and benchmark.md/.
@@ -37,7 +39,7 @@ import keras
 import numpy as np
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
-from kedro.io.core import Version
+from kedro.io.core import Version, generate_timestamp
 from kedro_datasets.json import JSONDataset
 from kedro_datasets.text import TextDataset
 
@@ -52,6 +54,7 @@ RUNS = {
     "default_rerun": "kedro run (same seed again)",
     "accurate": "kedro run --env accurate",
 }
+ENVS = {"default": None, "default_rerun": None, "accurate": "accurate"}  # kedro runs
 
 
 def peak_memory_mb() -> float:
@@ -108,45 +111,35 @@ def run_reference() -> dict:
 
 
 def run_kedro(env: str | None) -> dict:
-    """A real `kedro run`, then the metrics it wrote."""
+    """A real `kedro run`, then the metrics and the training history it saved."""
 
     os.chdir(ROOT)
     bootstrap_project(ROOT)
     with KedroSession.create(project_path=ROOT, env=env) as session:
         session.run()
-        run_id = session.session_id
-    metrics_dir = ROOT / "data/08_reporting/metrics.json"
-    metrics = json.loads((metrics_dir / run_id / "metrics.json").read_text())
-    history = json.loads(
-        (
-            ROOT
-            / "data/06_models/training_history.json"
-            / run_id
-            / "training_history.json"
-        ).read_text()
+        run_id = session.session_id  # the version of everything the run saved
+        catalog = session.load_context().catalog
+    metrics = catalog.load("metrics", version=run_id)
+    history = (
+        catalog.get("classifier", version=Version(run_id, None)).load_card().history
     )
-    epochs_seconds = sum(epoch["seconds"] for epoch in history["history"])
-    images = history["training_images"] * metrics["epochs"]
+    epochs_seconds = sum(record.seconds for record in history.records)
     return {
         "test_accuracy": metrics["test_accuracy"],
-        "training_seconds": metrics["training_seconds"],
-        "epochs": metrics["epochs"],
-        "training_images": history["training_images"],
-        "images_per_second": round(images / epochs_seconds),
-        "parameters": metrics["parameters"],
+        "training_seconds": history.training_seconds,
+        "epochs": history.epochs,
+        "training_images": history.training_images,
+        "images_per_second": round(
+            history.training_images * history.epochs / epochs_seconds
+        ),
+        "parameters": history.parameters,
         "version": run_id,
     }
 
 
 def run_one(name: str) -> None:
     """Runs one benchmark in this process and prints its result as one JSON line."""
-    result = (
-        run_reference()
-        if name == "reference"
-        else run_kedro(
-            {"default": None, "default_rerun": None, "accurate": "accurate"}[name]
-        )
-    )
+    result = run_reference() if name == "reference" else run_kedro(ENVS[name])
     result["peak_memory_mb"] = round(peak_memory_mb())
     print("RESULT " + json.dumps(result), flush=True)
 
@@ -174,12 +167,12 @@ def measure(name: str) -> dict:
     return {"run": name, "what": RUNS[name], **json.loads(lines[-1][len("RESULT ") :])}
 
 
-def measure_inference(model_version: str) -> dict:
+def measure_inference(model_version: str, env: str | None) -> dict:
     """scripts/bench_inference.py on one trained model, in its own process."""
     print(f"--- inference with classifier {model_version}", flush=True)
+    arguments = [str(BENCH_INFERENCE), "--model-version", model_version]
     run_script(
-        [str(BENCH_INFERENCE), "--model-version", model_version],
-        f"inference with {model_version}",
+        arguments + (["--env", env] if env else []), f"inference with {model_version}"
     )
     return json.loads(INFERENCE_RESULT.read_text())
 
@@ -247,11 +240,11 @@ def main() -> None:
     if not args.no_inference:
         for row in rows:
             if "version" in row and row["run"] != "default_rerun":
-                row["inference"] = measure_inference(row["version"])
+                row["inference"] = measure_inference(row["version"], ENVS[row["run"]])
     machine = describe_machine()
     table = markdown(rows, machine)
     print(table)
-    version = Version(None, None)
+    version = Version(None, generate_timestamp())  # one version for both files
     reporting = ROOT / "data/08_reporting"
     JSONDataset(filepath=str(reporting / "benchmark.json"), version=version).save(
         {"machine": machine, "runs": rows}

@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from mnist_classifier.classifier import EpochRecord, ModelCard, TrainingHistory
 from mnist_classifier.datasets import IDXDataset
-from mnist_classifier.params import DatasetParams
+from mnist_classifier.params import ArchitectureParams, DatasetParams, TrainingParams
 
 # Tests never report to Kedro's telemetry (the .telemetry file also says so).
 os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "true")
@@ -40,7 +41,31 @@ def sample_test() -> tuple[np.ndarray, np.ndarray]:
 
 @pytest.fixture(scope="session")
 def dataset_params() -> DatasetParams:
-    return DatasetParams(class_names=[str(digit) for digit in range(10)])
+    return DatasetParams(name="mnist", class_names=[str(digit) for digit in range(10)])
+
+
+@pytest.fixture(scope="session")
+def model_card(dataset_params) -> ModelCard:
+    """The card of a one-epoch MNIST model, for models made in the tests."""
+    history = TrainingHistory(
+        training_seconds=1.0,
+        parameters=1,
+        training_images=600,
+        validation_images=0,
+        best_epoch=1,
+        hyperparameters=TrainingParams(
+            seed=0, architecture=ArchitectureParams(conv_filters=[4])
+        ),
+        records=[
+            EpochRecord(epoch=1, loss=1, accuracy=0.5, learning_rate=0.001, seconds=1)
+        ],
+    )
+    return ModelCard(
+        dataset=dataset_params.name,
+        class_names=dataset_params.class_names,
+        image_shape=dataset_params.image_shape,
+        history=history,
+    )
 
 
 @pytest.fixture

@@ -64,10 +64,13 @@ def test_notebook_runs_top_to_bottom(project_copy: Path, monkeypatch):
             assert cell.execution_count, f"not run: {cell.source[:60]}"
             assert all(output.output_type != "error" for output in cell.outputs)
     # It trained once, in the copy, and classified every file of the folder.
-    assert len(list((project_copy / "data/06_models/classifier.keras").iterdir())) == 1
-    (predictions_csv,) = (project_copy / "data/07_model_output/predictions.csv").glob(
-        "*/predictions.csv"
+    assert (
+        len(list((project_copy / "data/06_models/mnist/classifier.keras").iterdir()))
+        == 1
     )
+    (predictions_csv,) = (
+        project_copy / "data/07_model_output/mnist/predictions.csv"
+    ).glob("*/predictions.csv")
     images = [
         path for path in (project_copy / CUSTOM_DIGITS).rglob("*") if path.is_file()
     ]

@@ -7,6 +7,7 @@ The `test` environment (conf/test/) trains a tiny network for three epochs on th
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -19,16 +20,27 @@ from kedro.validation import ParameterValidationError
 from PIL import Image
 
 from mnist_classifier.datasets import IDXDataset
+from mnist_classifier.hooks import ModelGuardError
 from mnist_classifier.pipeline_registry import register_pipelines
+from tests.conftest import PROJECT_ROOT
+
+MODELS, OUTPUT, REPORTS = (
+    f"data/{layer}/mnist" for layer in ["06_models", "07_model_output", "08_reporting"]
+)
 
 
-def kedro_run(env: str = "test", **runtime_params) -> None:
+def kedro_run(
+    env: str = "test",
+    pipelines: list[str] | None = None,
+    load_versions: dict[str, str] | None = None,
+    **runtime_params,
+) -> None:
     project = Path.cwd()
     bootstrap_project(project)
     with KedroSession.create(
         project_path=project, env=env, runtime_params=runtime_params
     ) as session:
-        session.run()
+        session.run(pipeline_names=pipelines, load_versions=load_versions)
 
 
 def latest(path: str) -> Path:
@@ -41,7 +53,13 @@ def latest(path: str) -> Path:
 def test_registry_has_the_pipelines():
     configure_project("mnist_classifier")
     pipelines = register_pipelines()
-    assert {"data_processing", "training", "reporting", "__default__"} <= set(pipelines)
+    assert {
+        "data_processing",
+        "training",
+        "reporting",
+        "evaluate",
+        "__default__",
+    } <= set(pipelines)
     default_nodes = {node.name for node in pipelines["__default__"].nodes}
     assert {
         "validate_train_digits",
@@ -53,7 +71,7 @@ def test_registry_has_the_pipelines():
 def test_kedro_run_trains_and_reports(project_copy: Path):
     kedro_run()
 
-    metrics = json.loads(latest("data/08_reporting/metrics.json").read_text())
+    metrics = json.loads(latest(f"{REPORTS}/metrics.json").read_text())
     assert metrics["test_images"] == 200
     for key in ["test_accuracy", "macro_precision", "macro_recall", "macro_f1"]:
         assert 0.2 < metrics[key] <= 1, key  # two tiny epochs: well above chance (0.1)
@@ -61,39 +79,37 @@ def test_kedro_run_trains_and_reports(project_copy: Path):
     assert metrics["epochs"] == 3 and metrics["training_seconds"] > 0
     assert metrics["parameters"] > 0
 
-    assert latest("data/06_models/classifier.keras").stat().st_size > 10_000
-    history = json.loads(latest("data/06_models/training_history.json").read_text())
-    assert len(history["history"]) == 3
+    model = latest(f"{MODELS}/classifier.keras")
+    assert model.stat().st_size > 10_000
+    card = json.loads((model.parent / "model_card.json").read_text())
+    assert card["dataset"] == "mnist" and card["class_names"] == list("0123456789")
+    assert len(card["history"]["records"]) == 3
 
-    report = pd.read_csv(latest("data/08_reporting/classification_report.csv"))
+    report = pd.read_csv(latest(f"{REPORTS}/classification_report.csv"))
     assert report["class"].tolist()[:10] == [str(digit) for digit in range(10)]
-    assert (
-        "macro avg" in latest("data/08_reporting/classification_report.txt").read_text()
-    )
-    confusion = pd.read_csv(latest("data/08_reporting/confusion_matrix.csv")).set_index(
-        "true"
-    )
+    assert "macro avg" in latest(f"{REPORTS}/classification_report.txt").read_text()
+    confusion = pd.read_csv(latest(f"{REPORTS}/confusion_matrix.csv")).set_index("true")
     assert confusion.shape == (10, 10) and confusion.to_numpy().sum() == 200
     assert np.trace(confusion.to_numpy()) / 200 == pytest.approx(
         metrics["test_accuracy"]
     )
     for png in ["confusion_matrix", "training_curves", "misclassified"]:
-        with Image.open(latest(f"data/08_reporting/{png}.png")) as image:
+        with Image.open(latest(f"{REPORTS}/{png}.png")) as image:
             image.load()
             assert image.width > 300 and image.height > 200
 
 
 def test_reruns_reproduce_and_keep_earlier_artifacts(project_copy: Path):
     def metrics(run: int) -> dict:
-        versions = sorted(Path("data/08_reporting/metrics.json").iterdir())
+        versions = sorted(Path(f"{REPORTS}/metrics.json").iterdir())
         return json.loads((versions[run] / "metrics.json").read_text())
 
     kedro_run()
     kedro_run()
     kedro_run(seed=1)
     # Every run adds a version; none overwrites an earlier one.
-    assert len(list(Path("data/06_models/classifier.keras").iterdir())) == 3
-    assert len(list(Path("data/08_reporting/metrics.json").iterdir())) == 3
+    assert len(list(Path(f"{MODELS}/classifier.keras").iterdir())) == 3
+    assert len(list(Path(f"{REPORTS}/metrics.json").iterdir())) == 3
     # The same seed gives the same result; another seed another one.
     first, second, reseeded = metrics(0), metrics(1), metrics(2)
     assert second["test_loss"] == pytest.approx(first["test_loss"], abs=1e-6)
@@ -107,12 +123,13 @@ def test_a_run_without_a_validation_set_trains_on_every_image(project_copy: Path
         data_processing={"validation_fraction": 0},
         training={"fit": {"early_stopping_patience": 0}},
     )
-    history = json.loads(latest("data/06_models/training_history.json").read_text())
-    assert [record["epoch"] for record in history["history"]] == [1, 2, 3]
-    assert not any(key.startswith("val_") for key in history["history"][0])
-    metrics = json.loads(latest("data/08_reporting/metrics.json").read_text())
+    card = latest(f"{MODELS}/classifier.keras").parent / "model_card.json"
+    history = json.loads(card.read_text())["history"]
+    assert [record["epoch"] for record in history["records"]] == [1, 2, 3]
+    assert history["records"][0]["val_loss"] is None
+    metrics = json.loads(latest(f"{REPORTS}/metrics.json").read_text())
     assert metrics["best_epoch"] == 3 and metrics["test_accuracy"] > 0.2
-    assert latest("data/08_reporting/training_curves.png").stat().st_size > 0
+    assert latest(f"{REPORTS}/training_curves.png").stat().st_size > 0
 
 
 @pytest.mark.parametrize(
@@ -149,10 +166,30 @@ def test_bad_parameters_stop_the_run_before_any_work(
     assert not Path("data/06_models").exists()
 
 
-def test_another_dataset_is_a_configuration_change(
+def test_evaluate_re_reports_a_saved_model_without_training(project_copy: Path):
+    kedro_run()
+    kedro_run(seed=1)
+    first, _ = sorted(Path(f"{MODELS}/classifier.keras").iterdir())
+    trained = json.loads(
+        (
+            sorted(Path(f"{REPORTS}/metrics.json").iterdir())[0] / "metrics.json"
+        ).read_text()
+    )
+
+    kedro_run(pipelines=["evaluate"], load_versions={"classifier": first.name})
+
+    # No new model; a third report, of the first model, the same as its first one.
+    assert len(list(Path(f"{MODELS}/classifier.keras").iterdir())) == 2
+    evaluated = json.loads(latest(f"{REPORTS}/metrics.json").read_text())
+    assert evaluated == trained
+    assert len(list(Path(f"{REPORTS}/training_curves.png").iterdir())) == 3
+
+
+def test_another_dataset_keeps_its_own_models_and_digit_inference_its_own(
     project_copy: Path, sample_train, sample_test
 ):
-    """Points the raw entries at IDX files in another folder, with three classes."""
+    """A conf environment for a three-class dataset: no code, and no mixing."""
+    kedro_run()  # the digit model
     other = Path("data/01_raw/shapes")
     for split, (images, labels) in {"train": sample_train, "test": sample_test}.items():
         IDXDataset(filepath=str(other / f"{split}-images.idx")).save(
@@ -161,6 +198,7 @@ def test_another_dataset_is_a_configuration_change(
         IDXDataset(filepath=str(other / f"{split}-labels.idx")).save(labels % 3)
     conf = Path("conf/shapes")
     conf.mkdir()
+    (conf / "globals.yml").write_text("dataset: shapes\n")
     catalog = {
         f"raw_{split}_{kind}": {
             "type": "mnist_classifier.datasets.IDXDataset",
@@ -186,10 +224,32 @@ def test_another_dataset_is_a_configuration_change(
     )
     kedro_run(env="shapes")
 
-    confusion = pd.read_csv(latest("data/08_reporting/confusion_matrix.csv")).set_index(
-        "true"
-    )
+    reports = "data/08_reporting/shapes"
+    confusion = pd.read_csv(latest(f"{reports}/confusion_matrix.csv")).set_index("true")
     assert confusion.index.tolist() == ["circle", "square", "star"]
     assert confusion.to_numpy().sum() == 200
-    metrics = json.loads(latest("data/08_reporting/metrics.json").read_text())
+    metrics = json.loads(latest(f"{reports}/metrics.json").read_text())
+    assert metrics["dataset"] == "shapes"
     assert metrics["hyperparameters"]["architecture"]["conv_filters"] == [8, 16]
+    (shapes_model,) = Path("data/06_models/shapes/classifier.keras").iterdir()
+    (digit_model,) = Path(f"{MODELS}/classifier.keras").iterdir()
+    assert shapes_model.name > digit_model.name  # the newest model is not the digits'
+
+    # Digit inference still reads digits with the digit model.
+    digits = Path("digits")
+    shutil.copytree(PROJECT_ROOT / "data/01_raw/custom_digits", digits)
+    kedro_run(input_dir=str(digits), pipelines=["inference"])
+    predictions = pd.read_csv(latest(f"{OUTPUT}/predictions.csv"))
+    assert {f"p{k}" for k in range(10)} <= set(predictions.columns)
+    assert (predictions["status"] == "ok").mean() > 0.9
+
+    # A shapes model among the digit models (as an environment that forgot to name
+    # its dataset would leave it): digit inference refuses it in one line.
+    shutil.copytree(
+        shapes_model, Path(f"{MODELS}/classifier.keras") / shapes_model.name
+    )
+    with pytest.raises(ModelGuardError) as refused:
+        kedro_run(input_dir=str(digits), pipelines=["inference"])
+    message = refused.value.message
+    assert "\n" not in message and shapes_model.name in message
+    assert "circle, square, star" in message and "'mnist'" in message

@@ -7,6 +7,7 @@ names the parameter and the allowed range.
 
 from __future__ import annotations
 
+import os
 from typing import Literal
 
 from pydantic import (
@@ -24,9 +25,22 @@ class _Params(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class DatasetParams(_Params):
-    """What the raw data holds: class names (label i is ``class_names[i]``), image size."""
+def available_cores() -> int:
+    """The CPU cores this process may run on (its affinity, not the machine's total)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
+
+#: Up to this many cores, the choices measured on a 2-core machine are the defaults.
+SMALL_MACHINE_CORES = 2
+
+
+class DatasetParams(_Params):
+    """Which dataset this is (its name keeps its models and reports apart from other
+    datasets'), its class names (label i is ``class_names[i]``) and image size."""
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     class_names: list[str] = Field(min_length=2)
     image_shape: tuple[PositiveInt, PositiveInt] = (28, 28)
 
@@ -77,11 +91,32 @@ class ScheduleParams(_Params):
 
 
 class FitParams(_Params):
-    """Batch size, epochs and early stopping (patience 0 turns it off)."""
+    """Batch size, epochs, early stopping (patience 0 turns it off), input pipeline."""
 
     batch_size: PositiveInt = 128
     epochs: PositiveInt = Field(10, le=1000)
     early_stopping_patience: NonNegativeInt = 3
+    # tf.data's autotuner; None: off on small machines (it stalled epochs on 2 cores).
+    autotune: bool | None = None
+
+    def autotune_enabled(self, cores: int | None = None) -> bool:
+        """``autotune``, or by default whether there are more than 2 cores."""
+        if self.autotune is not None:
+            return self.autotune
+        return (cores or available_cores()) > SMALL_MACHINE_CORES
+
+
+class TensorFlowParams(_Params):
+    """TensorFlow's thread pools, set before TensorFlow starts."""
+
+    # Ops run side by side; None: 1 on small machines, else TensorFlow's own default.
+    inter_op_threads: PositiveInt | None = None
+
+    def inter_op_threads_for(self, cores: int | None = None) -> int | None:
+        """The setting to apply; None leaves TensorFlow's default."""
+        if self.inter_op_threads is not None:
+            return self.inter_op_threads
+        return 1 if (cores or available_cores()) <= SMALL_MACHINE_CORES else None
 
 
 class TrainingParams(_Params):
@@ -109,6 +144,10 @@ class InferenceParams(_Params):
     input_dir: str = Field(min_length=1)
     max_pixels: PositiveInt = Field(50_000_000, le=500_000_000)
     batch_size: PositiveInt = Field(256, le=8192)
-    workers: PositiveInt = Field(2, le=64)
+    workers: PositiveInt | None = Field(None, le=64)  # None: one per core
     low_confidence: float = Field(0.8, ge=0, le=1)
     sheet_images: PositiveInt = Field(60, le=1000)
+
+    def worker_count(self, cores: int | None = None) -> int:
+        """``workers``, or by default one process per core."""
+        return self.workers or cores or available_cores()

@@ -1,17 +1,21 @@
 """Project settings: https://docs.kedro.org/en/stable/configure/configuration_basics/"""
 
-from mnist_classifier.hooks import (
+from mnist_classifier.startup import quiet_harmless_warnings
+
+quiet_harmless_warnings()  # `kedro` commands did it already; sessions in Python too
+
+from mnist_classifier.hooks import (  # noqa: E402
     ExperimentTrackingHook,
-    TensorFlowThreadsHook,
-    TrainedModelHook,
+    ModelGuardHook,
+    TensorFlowSetupHook,
 )
 
 # Every `kedro run` is an MLflow run (conf/base/mlflow.yml): kedro-mlflow's hook, fitted
-# to this project (see hooks.py), replaces the one the plugin registers by itself.
+# to this project (see hooks/tracking.py), replaces the one the plugin registers itself.
 HOOKS = (
-    TensorFlowThreadsHook(inter_op_threads=1),
-    # A pipeline that needs the trained model stops at once if there is none yet.
-    TrainedModelHook(model="classifier"),
+    TensorFlowSetupHook(),
+    # A pipeline that needs the trained model stops at once if there is none that fits.
+    ModelGuardHook(model="classifier"),
     ExperimentTrackingHook(
         # Saved as the catalog says, and also logged to the run's MLflow record.
         figures=[

@@ -1,5 +1,6 @@
 """Kedro datasets that kedro-datasets does not provide."""
 
+from .classifier_dataset import ClassifierDataset
 from .idx_dataset import IDXDataset
 
-__all__ = ["IDXDataset"]
+__all__ = ["ClassifierDataset", "IDXDataset"]

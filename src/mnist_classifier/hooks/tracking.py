@@ -1,7 +1,7 @@
-"""Project hooks, registered in ``settings.py``.
+"""Experiment tracking: kedro-mlflow's hook fitted to this project.
 
-``ExperimentTrackingHook`` is kedro-mlflow's hook fitted to this project, registered in
-place of the one the plugin registers by itself. It keeps everything kedro-mlflow does
+``ExperimentTrackingHook`` is registered in ``settings.py`` in place of the one the
+plugin registers by itself. It keeps everything kedro-mlflow does
 (one MLflow run per ``kedro run``, its parameters, the ``Mlflow*Dataset`` entries of
 the catalog) and adds:
 
@@ -22,13 +22,11 @@ the catalog) and adds:
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterable
 from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import click
 import mlflow
 import numpy as np
 from kedro.config import MissingConfigException
@@ -41,6 +39,8 @@ from kedro_mlflow.framework.hooks.mlflow_hook import MlflowHook
 from mlflow.models import ModelSignature
 from mlflow.types import Schema, TensorSpec
 from pydantic import BaseModel
+
+from mnist_classifier.classifier import TrainedClassifier
 
 if TYPE_CHECKING:  # Keras (and TensorFlow) load only when a model is logged
     import keras
@@ -64,9 +64,11 @@ class ExperimentTrackingHook(MlflowHook):
 
         Args:
             figures: Datasets holding a matplotlib figure, logged as ``plots/<name>.png``.
-            keras_models: Datasets holding a Keras model, logged as an MLflow model.
+            keras_models: Datasets holding a ``TrainedClassifier``, whose Keras model
+                is logged as an MLflow model.
         """
         super().__init__()
+        self.outer_run: mlflow.ActiveRun | None = None
         self.figures = frozenset(figures)
         self.keras_models = frozenset(keras_models)
 
@@ -110,6 +112,16 @@ class ExperimentTrackingHook(MlflowHook):
         )
 
     @hook_impl
+    def before_pipeline_run(
+        self, run_params: dict[str, Any], pipeline: Pipeline, catalog: CatalogProtocol
+    ) -> None:
+        """Notes any MLflow run already active (a caller's: it stays open), then starts."""
+        self.outer_run = mlflow.active_run()
+        super().before_pipeline_run(
+            run_params=run_params, pipeline=pipeline, catalog=catalog
+        )
+
+    @hook_impl
     def after_pipeline_run(
         self, run_params: dict[str, Any], pipeline: Pipeline, catalog: CatalogProtocol
     ) -> None:
@@ -117,19 +129,25 @@ class ExperimentTrackingHook(MlflowHook):
 
         kedro-mlflow reopens the run before every node; MLflow 3 stacks each reopening,
         so its single ``end_run`` would leave the run active, and the next session in
-        the same process (a notebook, the tests) would log into it.
+        the same process (a notebook, the tests) would log into it. ``run_id`` is the
+        plugin's public record of the run it started.
         """
         super().after_pipeline_run(
             run_params=run_params, pipeline=pipeline, catalog=catalog
         )
-        if self._is_mlflow_enabled and not self._already_active_mlflow:
-            while (run := mlflow.active_run()) and run.info.run_id == self.run_id:
-                mlflow.end_run()
+        if self.outer_run is not None:
+            return  # the caller's run: the caller ends it
+        while self._own_run_active():
+            mlflow.end_run()
+
+    def _own_run_active(self) -> bool:
+        run = mlflow.active_run()
+        return run is not None and run.info.run_id == self.run_id
 
     @hook_impl
     def after_dataset_saved(self, dataset_name: str, data: Any, node: Node) -> None:
-        """Logs a saved figure or Keras model to the active MLflow run as well."""
-        if not self._is_mlflow_enabled or mlflow.active_run() is None:
+        """Logs a saved figure or Keras model to the pipeline's MLflow run as well."""
+        if not self._own_run_active():  # tracking is off for this pipeline
             return
         if dataset_name in self.figures:
             mlflow.log_figure(data, f"plots/{dataset_name}.png")
@@ -137,10 +155,11 @@ class ExperimentTrackingHook(MlflowHook):
             # Imported here: mlflow.keras loads Keras and TensorFlow.
             from mlflow.keras import log_model  # noqa: PLC0415
 
+            model = data.model if isinstance(data, TrainedClassifier) else data
             model_info = log_model(
-                data,
+                model,
                 name=dataset_name,
-                signature=keras_signature(data),
+                signature=keras_signature(model),
                 pip_requirements=[
                     f"{package}=={version(package)}" for package in _MODEL_REQUIREMENTS
                 ],
@@ -166,63 +185,10 @@ def project_sqlite_uri(uri: str, project_path: str | Path) -> str:
 def keras_signature(model: keras.Model) -> ModelSignature:
     """Describes a Keras model's input and output tensors for MLflow."""
 
-    def spec(shape: tuple[int | None, ...]) -> Schema:
-        return Schema([TensorSpec(np.dtype("float32"), (-1, *shape[1:]))])
+    def spec(dtype: str, shape: tuple[int | None, ...]) -> Schema:
+        return Schema([TensorSpec(np.dtype(dtype), (-1, *shape[1:]))])
 
     return ModelSignature(
-        inputs=spec(model.input_shape), outputs=spec(model.output_shape)
+        inputs=spec(model.inputs[0].dtype, model.input_shape),
+        outputs=spec("float32", model.output_shape),
     )
-
-
-class MissingModelError(click.ClickException):
-    """A run needs the trained model and there is none; the CLI prints just the message."""
-
-
-class TensorFlowThreadsHook:
-    """Sizes TensorFlow's thread pools for a small CPU before any node runs.
-
-    With one inter-op thread, TensorFlow runs the ops of a training step one after
-    another, each on every core, instead of several at once fighting over two cores:
-    measured faster here (see README, "Benchmark"). A ``TF_NUM_INTEROP_THREADS`` already
-    in the environment wins.
-    """
-
-    def __init__(self, inter_op_threads: int = 1) -> None:
-        """Sets how many ops TensorFlow may run side by side."""
-        self.inter_op_threads = inter_op_threads
-
-    @hook_impl
-    def after_context_created(self, context: KedroContext) -> None:
-        """Sets the variable TensorFlow reads when it starts, before any node runs."""
-        os.environ.setdefault("TF_NUM_INTEROP_THREADS", str(self.inter_op_threads))
-
-
-class TrainedModelHook:
-    """Stops a run that needs the trained model before one exists, saying what to do.
-
-    Without it, the node that loads the model fails deep in the catalog with "Did not
-    find any versions for TensorFlowModelDataset(...)". ``kedro run --pipelines
-    inference`` (or ``reporting``) on a fresh clone is where that happens.
-    """
-
-    def __init__(self, model: str = "classifier") -> None:
-        """Names the catalog entry of the trained model."""
-        self.model = model
-
-    @hook_impl(tryfirst=True)  # before kedro-mlflow opens a run it would leave open
-    def before_pipeline_run(
-        self, run_params: dict[str, Any], pipeline: Pipeline, catalog: CatalogProtocol
-    ) -> None:
-        """Raises ``MissingModelError`` before any node runs if the model to load is missing."""
-        if self.model not in pipeline.inputs() or catalog.exists(self.model):
-            return
-        version = (run_params.get("load_versions") or {}).get(self.model)
-        if version:
-            raise MissingModelError(
-                f"There is no version {version} of the trained model '{self.model}': "
-                "pass one that exists to --load-versions, or leave it out for the latest."
-            )
-        raise MissingModelError(
-            f"No trained model yet: run `kedro run` first to train '{self.model}', "
-            "then run this pipeline again."
-        )

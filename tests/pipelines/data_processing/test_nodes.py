@@ -7,8 +7,7 @@ import pytest
 
 from mnist_classifier.params import DatasetParams, SplitParams
 from mnist_classifier.pipelines.data_processing.nodes import (
-    prepare_model_input,
-    scale_images,
+    one_hot_labels,
     split_validation_set,
     validate_digits,
 )
@@ -44,7 +43,7 @@ def test_validate_digits_rejects_bad_data(images, labels, message, dataset_param
 
 def test_validate_digits_uses_the_configured_classes(sample_train):
     images, labels = sample_train
-    three_classes = DatasetParams(class_names=["a", "b", "c"])
+    three_classes = DatasetParams(name="abc", class_names=["a", "b", "c"])
     with pytest.raises(ValueError, match="for the 3 'dataset.class_names'"):
         validate_digits(images, labels, three_classes)
 
@@ -92,17 +91,9 @@ def test_split_does_not_mutate_its_inputs(sample_train):
     np.testing.assert_array_equal(labels, before[1])
 
 
-def test_scale_images_gives_unit_range_float32_with_a_channel():
-    images = np.array([[[0, 255], [51, 102]]], dtype=np.uint8)
-    scaled = scale_images(images)
-    assert scaled.shape == (1, 2, 2, 1) and scaled.dtype == np.float32
-    np.testing.assert_allclose(scaled[0, :, :, 0], [[0.0, 1.0], [0.2, 0.4]])
-
-
-def test_prepare_model_input_one_hot_encodes(dataset_params):
-    images = np.zeros((3, 28, 28), np.uint8)
-    x, y = prepare_model_input(images, np.array([0, 9, 3]), dataset_params)
-    assert x.shape == (3, 28, 28, 1)
-    assert y.dtype == np.float32 and y.shape == (3, 10)
-    np.testing.assert_array_equal(y.argmax(axis=1), [0, 9, 3])
-    np.testing.assert_array_equal(y.sum(axis=1), [1, 1, 1])
+def test_one_hot_labels_encodes_each_label_as_its_class(dataset_params):
+    labels = np.array([0, 9, 3])
+    targets = one_hot_labels(labels, dataset_params)
+    assert targets.dtype == np.float32 and targets.shape == (3, 10)
+    np.testing.assert_array_equal(targets.argmax(axis=1), labels)
+    np.testing.assert_array_equal(targets.sum(axis=1), [1, 1, 1])

@@ -8,9 +8,10 @@ from kedro.runner import SequentialRunner
 
 from mnist_classifier.params import SplitParams
 from mnist_classifier.pipelines.data_processing import create_pipeline
+from mnist_classifier.pipelines.data_processing.pipeline import TEST_SET
 
 
-def test_pipeline_turns_raw_arrays_into_model_input(
+def test_pipeline_checks_splits_and_encodes_the_raw_arrays(
     sample_train, sample_test, dataset_params
 ):
     catalog = DataCatalog(
@@ -27,19 +28,30 @@ def test_pipeline_turns_raw_arrays_into_model_input(
     )
     SequentialRunner().run(create_pipeline(), catalog)
 
-    train_x, validation_x, test_x = (
-        catalog.load(f"{p}_x") for p in ["train", "validation", "test"]
+    train, validation, test = (
+        catalog.load(f"{part}_images") for part in ["train", "validation", "test"]
     )
-    train_y, validation_y, test_y = (
-        catalog.load(f"{p}_y") for p in ["train", "validation", "test"]
+    train_y, validation_y = (
+        catalog.load(f"{part}_targets") for part in ["train", "validation"]
     )
-    assert train_x.shape == (450, 28, 28, 1) and validation_x.shape == (150, 28, 28, 1)
-    assert test_x.shape == (200, 28, 28, 1)
+    # The images stay MNIST's uint8 pixels: the model scales them itself.
+    assert train.shape == (450, 28, 28) and validation.shape == (150, 28, 28)
+    assert test.shape == (200, 28, 28)
+    assert {x.dtype for x in (train, validation, test)} == {np.dtype(np.uint8)}
     assert train_y.shape == (450, 10) and validation_y.shape == (150, 10)
-    for x in (train_x, validation_x, test_x):
-        assert x.dtype == np.float32 and 0 <= x.min() and x.max() <= 1
-    np.testing.assert_array_equal(test_y.argmax(axis=1), sample_test[1])
+    np.testing.assert_array_equal(catalog.load("test_labels"), sample_test[1])
     # Train and validation together are exactly the original training set.
     assert sorted(np.concatenate([train_y, validation_y]).argmax(axis=1)) == sorted(
         sample_train[1]
     )
+
+
+def test_the_test_set_nodes_need_only_the_raw_test_files():
+    """The evaluate pipeline runs just these nodes: they must not need training data."""
+    test_part = create_pipeline().only_nodes_with_tags(TEST_SET)
+    assert test_part.inputs() == {
+        "raw_test_images",
+        "raw_test_labels",
+        "params:dataset",
+    }
+    assert test_part.outputs() == {"test_images", "test_labels"}

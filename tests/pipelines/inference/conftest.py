@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mnist_classifier.pipelines.data_processing.nodes import prepare_model_input
+from mnist_classifier.classifier import ModelCard, TrainedClassifier
+from mnist_classifier.pipelines.data_processing.nodes import one_hot_labels
 
 
 def on_paper(digit: np.ndarray, size=(160, 110), at=(66, 16), scale=3) -> np.ndarray:
@@ -121,13 +122,15 @@ def odd_modes(digit, paper_digit) -> dict[str, bytes]:
 
 
 @pytest.fixture(scope="session")
-def tiny_model(sample_train, dataset_params) -> keras.Model:
+def tiny_model(sample_train, dataset_params, model_card) -> TrainedClassifier:
     """A small CNN fitted in a few seconds on the 600-image training sample."""
     keras.utils.set_random_seed(0)
-    x, y = prepare_model_input(*sample_train, dataset_params)
+    images, labels = sample_train
     model = keras.Sequential(
         [
-            keras.Input((28, 28, 1)),
+            keras.Input((28, 28), dtype="uint8"),
+            keras.layers.Rescaling(1 / 255),
+            keras.layers.Reshape((28, 28, 1)),
             keras.layers.Conv2D(16, 3, activation="relu"),
             keras.layers.MaxPooling2D(),
             keras.layers.Conv2D(32, 3, activation="relu"),
@@ -137,22 +140,20 @@ def tiny_model(sample_train, dataset_params) -> keras.Model:
         ]
     )
     model.compile("adam", "categorical_crossentropy", metrics=["accuracy"])
-    model.fit(x, y, batch_size=32, epochs=12, verbose=0)
-    return model
+    targets = one_hot_labels(labels, dataset_params)
+    model.fit(images, targets, batch_size=32, epochs=12, verbose=0)
+    return TrainedClassifier(model, model_card)
 
 
 class StubClassifier:
     """Stands in for the model: says "7" for every image, records the batch sizes."""
 
-    input_shape = (None, 28, 28, 1)
-    output_shape = (None, 10)
-
-    def __init__(self) -> None:
+    def __init__(self, card: ModelCard) -> None:
+        self.card = card
         self.batches: list[int] = []
 
-    def predict_on_batch(self, images: np.ndarray) -> np.ndarray:
-        assert images.dtype == np.float32 and images.shape[1:] == (28, 28, 1)
-        assert 0 <= images.min() and images.max() <= 1
+    def predict(self, images: np.ndarray) -> np.ndarray:
+        assert images.dtype == np.uint8 and images.shape[1:] == (28, 28)
         self.batches.append(len(images))
         probabilities = np.full((len(images), 10), 0.02, np.float32)
         probabilities[:, 7] = 0.82
@@ -160,5 +161,5 @@ class StubClassifier:
 
 
 @pytest.fixture
-def stub_classifier() -> StubClassifier:
-    return StubClassifier()
+def stub_classifier(model_card) -> StubClassifier:
+    return StubClassifier(model_card)

@@ -297,7 +297,9 @@ def test_every_file_gets_a_row_and_every_good_image_is_classified(
     )
 
 
-def test_images_are_read_and_classified_batch_by_batch(write_files, paper_digit):
+def test_images_are_read_and_classified_batch_by_batch(
+    write_files, paper_digit, model_card
+):
     folder = write_files(
         {f"{index:02d}.png": png_bytes(paper_digit) for index in range(10)}
     )
@@ -307,10 +309,10 @@ def test_images_are_read_and_classified_batch_by_batch(write_files, paper_digit)
         return lambda: calls.append(name) or loader()
 
     class Recorder:
-        input_shape, output_shape = (None, 28, 28, 1), (None, 10)
+        card = model_card
         read_when_predicting: list[int] = []
 
-        def predict_on_batch(self, images):
+        def predict(self, images):
             self.read_when_predicting.append(len(calls))
             return np.eye(10, dtype=np.float32)[np.zeros(len(images), int)]
 
@@ -344,9 +346,11 @@ def test_a_folder_without_a_usable_image_is_an_error_naming_it(
 
 
 def test_a_model_for_other_images_is_refused(write_files, paper_digit, stub_classifier):
-    stub_classifier.input_shape = (None, 32, 32, 3)
+    stub_classifier.card = stub_classifier.card.model_copy(
+        update={"image_shape": (32, 32)}
+    )
     folder = write_files({"digit.png": png_bytes(paper_digit)})
-    with pytest.raises(ValueError, match=r"takes inputs of shape \(None, 32, 32, 3\)"):
+    with pytest.raises(ValueError, match=r"reads 32x32 images, but inference makes"):
         predict_digits(loaders(folder), stub_classifier, params(folder))
 
 

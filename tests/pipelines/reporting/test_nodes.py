@@ -7,7 +7,13 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from mnist_classifier.params import DatasetParams, ReportingParams
+from mnist_classifier.classifier import EpochRecord, ModelCard, TrainingHistory
+from mnist_classifier.params import (
+    ArchitectureParams,
+    DatasetParams,
+    ReportingParams,
+    TrainingParams,
+)
 from mnist_classifier.pipelines.reporting.nodes import (
     build_classification_report,
     build_confusion_matrix,
@@ -18,7 +24,7 @@ from mnist_classifier.pipelines.reporting.nodes import (
     plot_training_curves,
 )
 
-DATASET = DatasetParams(class_names=["zero", "one", "two"])
+DATASET = DatasetParams(name="tiny", class_names=["zero", "one", "two"])
 REPORTING = ReportingParams(misclassified_examples=2)
 LABELS = np.array([0, 0, 1, 1, 2, 2])
 # Predictions: 0, 1 (wrong, 0.7 sure), 1, 1, 2, 0 (wrong, 0.9 sure).
@@ -33,27 +39,47 @@ PROBABILITIES = np.array(
     ],
     dtype=np.float32,
 )
-HISTORY = {
-    "training_seconds": 12.5,
-    "epochs": 3,
-    "best_epoch": 2,
-    "parameters": 1234,
-    "hyperparameters": {"seed": 1},
-    "history": [
-        {
-            "epoch": e,
-            "loss": 1 / e,
-            "accuracy": 0.5 + e / 10,
-            "val_loss": 1.1 / e,
-            "val_accuracy": 0.5,
-        }
+
+
+def card(validated: bool = True, best_epoch: int = 2, **epoch_fields) -> ModelCard:
+    """A card for a 3-epoch training run, with or without validation scores."""
+    records = [
+        EpochRecord(
+            epoch=e,
+            loss=1 / e,
+            accuracy=0.5 + e / 10,
+            val_loss=1.1 / e if validated else None,
+            val_accuracy=0.5 if validated else None,
+            learning_rate=0.1 / e,
+            seconds=2.5,
+            **epoch_fields,
+        )
         for e in [1, 2, 3]
-    ],
-}
+    ]
+    history = TrainingHistory(
+        training_seconds=12.5,
+        parameters=1234,
+        training_images=100,
+        validation_images=10 if validated else 0,
+        best_epoch=best_epoch,
+        hyperparameters=TrainingParams(
+            seed=1, architecture=ArchitectureParams(conv_filters=[4])
+        ),
+        records=records,
+    )
+    return ModelCard(
+        dataset="tiny",
+        class_names=DATASET.class_names,
+        image_shape=(28, 28),
+        history=history,
+    )
+
+
+CARD = card()
 
 
 def test_compute_metrics():
-    metrics = compute_metrics(PROBABILITIES, LABELS, HISTORY)
+    metrics = compute_metrics(PROBABILITIES, LABELS, CARD)
     assert metrics["test_accuracy"] == pytest.approx(4 / 6)
     expected_loss = -np.mean(np.log([0.8, 0.2, 0.8, 0.6, 0.8, 0.05]))
     assert metrics["test_loss"] == pytest.approx(expected_loss, rel=1e-5)
@@ -63,6 +89,7 @@ def test_compute_metrics():
     assert 0 < metrics["macro_f1"] < 1
     assert metrics["parameters"] == 1234 and metrics["epochs"] == 3
     assert metrics["training_seconds"] == 12.5 and metrics["test_images"] == 6
+    assert metrics["dataset"] == "tiny" and metrics["hyperparameters"]["seed"] == 1
 
 
 def test_classification_report_as_table_and_text():
@@ -99,7 +126,7 @@ def test_confusion_matrix_plot_is_labelled():
 
 
 def test_training_curves_show_training_and_validation():
-    figure = plot_training_curves(HISTORY)
+    figure = plot_training_curves(CARD)
     assert isinstance(figure, Figure)
     for axes in figure.axes:
         assert [line.get_label() for line in axes.get_lines()[:2]] == [
@@ -110,11 +137,7 @@ def test_training_curves_show_training_and_validation():
 
 
 def test_training_curves_without_a_validation_set():
-    records = [
-        {key: value for key, value in record.items() if not key.startswith("val_")}
-        for record in HISTORY["history"]
-    ]
-    figure = plot_training_curves({**HISTORY, "best_epoch": 3, "history": records})
+    figure = plot_training_curves(card(validated=False, best_epoch=3))
     for axes in figure.axes:
         assert [line.get_label() for line in axes.get_lines()] == ["training", "kept"]
 
@@ -144,16 +167,9 @@ def test_report_tables_are_dataframes():
 
 
 def test_collect_experiment_metrics():
-    history = {
-        **HISTORY,
-        "history": [
-            {**epoch, "learning_rate": 0.1 / epoch["epoch"], "seconds": 2.5}
-            for epoch in HISTORY["history"]
-        ],
-    }
-    metrics = compute_metrics(PROBABILITIES, LABELS, history)
+    metrics = compute_metrics(PROBABILITIES, LABELS, CARD)
 
-    tracked = collect_experiment_metrics(history, metrics)
+    tracked = collect_experiment_metrics(CARD, metrics)
 
     # One value per epoch, step = epoch number; `seconds` gets a clearer name.
     assert tracked["val_loss"] == [
@@ -163,7 +179,7 @@ def test_collect_experiment_metrics():
     ]
     for name in ["loss", "accuracy", "val_accuracy", "learning_rate", "epoch_seconds"]:
         assert [point["step"] for point in tracked[name]] == [1, 2, 3], name
-    assert "seconds" not in tracked and "epoch" not in tracked
+    assert not {"seconds", "epoch", "member"} & set(tracked)
     # Every number of metrics.json once, as floats; not the nested hyper-parameters.
     assert tracked["test_accuracy"] == {"step": 0, "value": pytest.approx(4 / 6)}
     assert tracked["parameters"] == {"step": 0, "value": 1234.0}
@@ -174,3 +190,17 @@ def test_collect_experiment_metrics():
         for value in tracked.values()
         for point in (value if isinstance(value, list) else [value])
     )
+
+
+def test_an_ensembles_networks_are_plotted_and_tracked_one_after_another():
+    two = card()
+    records = two.history.records + [
+        record.model_copy(update={"member": 2}) for record in two.history.records
+    ]
+    two = two.model_copy(
+        update={"history": two.history.model_copy(update={"records": records})}
+    )
+    figure = plot_training_curves(two)
+    assert "2 networks" in figure.axes[0].get_title()
+    tracked = collect_experiment_metrics(two, {})
+    assert [point["step"] for point in tracked["loss"]] == [1, 2, 3, 4, 5, 6]

@@ -14,31 +14,53 @@ from kedro_datasets.pandas import CSVDataset
 from kedro_datasets.text import TextDataset
 from PIL import Image
 
-from mnist_classifier.params import ReportingParams
-from mnist_classifier.pipelines.data_processing.nodes import prepare_model_input
+from mnist_classifier.classifier import (
+    EpochRecord,
+    ModelCard,
+    TrainedClassifier,
+    TrainingHistory,
+)
+from mnist_classifier.params import ArchitectureParams, ReportingParams, TrainingParams
 from mnist_classifier.pipelines.reporting import create_pipeline
 
 
 def test_pipeline_writes_every_report(tmp_path: Path, sample_test, dataset_params):
     images, labels = sample_test
-    test_x, test_y = prepare_model_input(images, labels, dataset_params)
     model = keras.Sequential(
         [
-            keras.Input((28, 28, 1)),
+            keras.Input((28, 28), dtype="uint8"),
+            keras.layers.Rescaling(1 / 255),
             keras.layers.Flatten(),
             keras.layers.Dense(10, "softmax"),
         ]
     )
-    history = {
-        "training_seconds": 1.0,
-        "epochs": 1,
-        "best_epoch": 1,
-        "parameters": model.count_params(),
-        "hyperparameters": {},
-        "history": [
-            {"epoch": 1, "loss": 2, "accuracy": 0.1, "val_loss": 2, "val_accuracy": 0.1}
+    history = TrainingHistory(
+        training_seconds=1.0,
+        parameters=model.count_params(),
+        training_images=10,
+        validation_images=10,
+        best_epoch=1,
+        hyperparameters=TrainingParams(
+            seed=0, architecture=ArchitectureParams(conv_filters=[4])
+        ),
+        records=[
+            EpochRecord(
+                epoch=1,
+                loss=2,
+                accuracy=0.1,
+                val_loss=2,
+                val_accuracy=0.1,
+                learning_rate=0.001,
+                seconds=1,
+            )
         ],
-    }
+    )
+    card = ModelCard(
+        dataset="mnist",
+        class_names=dataset_params.class_names,
+        image_shape=(28, 28),
+        history=history,
+    )
     files = {
         "metrics": (JSONDataset, "metrics.json"),
         "classification_report": (CSVDataset, "report.csv"),
@@ -50,11 +72,11 @@ def test_pipeline_writes_every_report(tmp_path: Path, sample_test, dataset_param
     }
     catalog = DataCatalog(
         {
-            "classifier": MemoryDataset(model, copy_mode="assign"),
-            "test_x": MemoryDataset(test_x),
-            "validated_test_images": MemoryDataset(images),
-            "validated_test_labels": MemoryDataset(labels),
-            "training_history": MemoryDataset(history),
+            "classifier": MemoryDataset(
+                TrainedClassifier(model, card), copy_mode="assign"
+            ),
+            "test_images": MemoryDataset(images),
+            "test_labels": MemoryDataset(labels),
             "params:dataset": MemoryDataset(dataset_params),
             "params:reporting": MemoryDataset(ReportingParams()),
             **{
@@ -71,7 +93,7 @@ def test_pipeline_writes_every_report(tmp_path: Path, sample_test, dataset_param
         with Image.open(tmp_path / png) as image:
             image.verify()
     metrics = catalog.load("metrics")
-    predictions = model.predict(test_x, verbose=0).argmax(1)
+    predictions = model.predict(images, verbose=0).argmax(1)
     assert metrics["test_accuracy"] == np.mean(predictions == labels)
     confusion = catalog.load("confusion_matrix").set_index("true")
     assert confusion.to_numpy().sum() == len(labels)

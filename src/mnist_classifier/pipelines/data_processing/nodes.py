@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 
 import numpy as np
-from sklearn.model_selection import train_test_split
 
 from mnist_classifier.params import DatasetParams, SplitParams
 
@@ -64,6 +63,9 @@ def split_validation_set(
         Training images, training labels, validation images, validation labels (the
         last two empty when ``validation_fraction`` is 0).
     """
+    # Imported here: scikit-learn takes longer to import than `kedro registry list` runs.
+    from sklearn.model_selection import train_test_split  # noqa: PLC0415
+
     if split.validation_fraction == 0:
         logger.info("Kept all %d training images; no validation set.", len(images))
         return images, labels, images[:0], labels[:0]
@@ -82,21 +84,9 @@ def split_validation_set(
     return train_images, train_labels, validation_images, validation_labels
 
 
-def scale_images(images: np.ndarray) -> np.ndarray:
-    """Scales uint8 pixels to float32 in [0, 1] with a channel axis: the model's input.
+def one_hot_labels(labels: np.ndarray, dataset: DatasetParams) -> np.ndarray:
+    """Turns integer labels into the float32 one-hot targets the loss compares against.
 
-    Training and inference both call this, so what the model sees cannot drift apart.
+    Images need no such step: the model takes MNIST's uint8 pixels as they are.
     """
-    return (images.astype(np.float32) / 255.0)[..., np.newaxis]
-
-
-def prepare_model_input(
-    images: np.ndarray, labels: np.ndarray, dataset: DatasetParams
-) -> tuple[np.ndarray, np.ndarray]:
-    """Turns images and labels into the model's input and one-hot target.
-
-    Returns:
-        ``scale_images(images)`` and float32 one-hot labels of shape (n, classes).
-    """
-    one_hot = np.eye(len(dataset.class_names), dtype=np.float32)[labels]
-    return scale_images(images), one_hot
+    return np.eye(len(dataset.class_names), dtype=np.float32)[labels]

@@ -1,12 +1,15 @@
-"""The data_processing pipeline: raw IDX arrays in, model-ready arrays out."""
+"""The data_processing pipeline: raw IDX arrays in, checked images and targets out."""
 
 from kedro.pipeline import Node, Pipeline
 
-from .nodes import prepare_model_input, split_validation_set, validate_digits
+from .nodes import one_hot_labels, split_validation_set, validate_digits
+
+#: Tag of the nodes that make the test set; the evaluate pipeline runs just these.
+TEST_SET = "test_set"
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    """Validate, split, then scale and one-hot encode each part."""
+    """Validate, split off the validation set, then one-hot encode the labels to fit."""
     return Pipeline(
         [
             Node(
@@ -18,8 +21,9 @@ def create_pipeline(**kwargs) -> Pipeline:
             Node(
                 validate_digits,
                 ["raw_test_images", "raw_test_labels", "params:dataset"],
-                ["validated_test_images", "validated_test_labels"],
+                ["test_images", "test_labels"],
                 name="validate_test_digits",
+                tags=[TEST_SET],
             ),
             Node(
                 split_validation_set,
@@ -29,34 +33,24 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "params:data_processing",
                 ],
                 [
-                    "split_train_images",
-                    "split_train_labels",
-                    "split_validation_images",
-                    "split_validation_labels",
+                    "train_images",
+                    "train_labels",
+                    "validation_images",
+                    "validation_labels",
                 ],
                 name="split_validation_set",
             ),
             Node(
-                prepare_model_input,
-                ["split_train_images", "split_train_labels", "params:dataset"],
-                ["train_x", "train_y"],
-                name="prepare_train_input",
+                one_hot_labels,
+                ["train_labels", "params:dataset"],
+                "train_targets",
+                name="encode_train_labels",
             ),
             Node(
-                prepare_model_input,
-                [
-                    "split_validation_images",
-                    "split_validation_labels",
-                    "params:dataset",
-                ],
-                ["validation_x", "validation_y"],
-                name="prepare_validation_input",
-            ),
-            Node(
-                prepare_model_input,
-                ["validated_test_images", "validated_test_labels", "params:dataset"],
-                ["test_x", "test_y"],
-                name="prepare_test_input",
+                one_hot_labels,
+                ["validation_labels", "params:dataset"],
+                "validation_targets",
+                name="encode_validation_labels",
             ),
         ]
     )

@@ -10,7 +10,6 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import nullcontext
 
-import keras
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
@@ -18,8 +17,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from PIL import Image
 
+from mnist_classifier.classifier import TrainedClassifier
 from mnist_classifier.params import InferenceParams
-from mnist_classifier.pipelines.data_processing.nodes import scale_images
 
 from .preprocessing import FRAME_SIZE, PreparedImage, prepare
 
@@ -30,7 +29,7 @@ Loader = Callable[[], Image.Image]
 
 def predict_digits(
     digit_images: dict[str, Loader],
-    classifier: keras.Model,
+    classifier: TrainedClassifier,
     inference: InferenceParams,
 ) -> tuple[pd.DataFrame, dict[str, PreparedImage]]:
     """Reads, preprocesses and classifies every image in batches; bad files get a status.
@@ -40,7 +39,7 @@ def predict_digits(
 
     Args:
         digit_images: One loader per file in the folder, by path relative to it.
-        classifier: The trained model; it must take MNIST's 28x28x1 images.
+        classifier: The trained model; it must read MNIST's 28x28 images.
         inference: The folder's name (for messages), limits, batching and the sheet.
 
     Returns:
@@ -71,12 +70,12 @@ def predict_digits(
     return predictions, previews
 
 
-def _check_input_shape(classifier: keras.Model) -> None:
-    expected = (None, FRAME_SIZE, FRAME_SIZE, 1)
-    if tuple(classifier.input_shape) != expected:
+def _check_input_shape(classifier: TrainedClassifier) -> None:
+    shape = tuple(classifier.card.image_shape)
+    if shape != (FRAME_SIZE, FRAME_SIZE):
         raise ValueError(
-            f"The classifier takes inputs of shape {classifier.input_shape}, but "
-            f"inference makes MNIST-style digits of shape {expected}."
+            f"The classifier reads {shape[0]}x{shape[1]} images, but inference makes "
+            f"MNIST-style {FRAME_SIZE}x{FRAME_SIZE} digits."
         )
 
 
@@ -110,8 +109,9 @@ def _prepare_in_batches(
     """
     work = functools.partial(prepare, max_pixels=inference.max_pixels)
     batch_size = inference.batch_size
-    parallel = inference.workers > 1 and len(files) > batch_size
-    with ProcessPoolExecutor(inference.workers) if parallel else nullcontext() as pool:
+    workers = inference.worker_count()
+    parallel = workers > 1 and len(files) > batch_size
+    with ProcessPoolExecutor(workers) if parallel else nullcontext() as pool:
         mapper = functools.partial(pool.map, chunksize=16) if parallel else map
         pending = None
         for start in range(0, len(files), batch_size):
@@ -126,14 +126,14 @@ def _prepare_in_batches(
 
 
 def classify_batch(
-    names: list[str], prepared: list[PreparedImage], classifier: keras.Model
+    names: list[str], prepared: list[PreparedImage], classifier: TrainedClassifier
 ) -> pd.DataFrame:
     """Classifies a batch's usable images: one row per file, empty where unusable."""
     usable = np.array([item.view is not None for item in prepared], dtype=bool)
-    probabilities = np.full((len(names), classifier.output_shape[-1]), np.nan)
+    probabilities = np.full((len(names), len(classifier.card.class_names)), np.nan)
     if usable.any():
         views = np.stack([item.view for item in prepared if item.view is not None])
-        probabilities[usable] = classifier.predict_on_batch(scale_images(views))
+        probabilities[usable] = classifier.predict(views)
     table = pd.DataFrame(
         probabilities, columns=[f"p{k}" for k in range(probabilities.shape[1])]
     )

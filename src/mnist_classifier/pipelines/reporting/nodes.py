@@ -1,46 +1,53 @@
-"""Nodes of the reporting pipeline: test-set metrics, tables and figures."""
+"""Nodes of the reporting pipeline: test-set metrics, tables and figures.
+
+scikit-learn is imported by the nodes that use it, when they run: importing it takes
+longer than everything else `kedro registry list` does.
+"""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
-import keras
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from sklearn.metrics import (
-    accuracy_score,
-    classification_report,
-    confusion_matrix,
-    log_loss,
-    precision_recall_fscore_support,
-)
 
+from mnist_classifier.classifier import ModelCard, TrainedClassifier
 from mnist_classifier.params import DatasetParams, ReportingParams
 
 logger = logging.getLogger(__name__)
 
 
-def predict_test_set(classifier: keras.Model, test_x: np.ndarray) -> np.ndarray:
+def predict_test_set(
+    classifier: TrainedClassifier, test_images: np.ndarray
+) -> np.ndarray:
     """Predicts class probabilities for the test images, once for every report."""
-    return classifier.predict(test_x, batch_size=1024, verbose=0)
+    return classifier.predict(test_images)
+
+
+def read_model_card(classifier: TrainedClassifier) -> ModelCard:
+    """Hands on the model's card (dataset, classes, training history) without the model."""
+    return classifier.card
 
 
 def compute_metrics(
     test_probabilities: np.ndarray,
     test_labels: np.ndarray,
-    training_history: dict[str, Any],
+    model_card: ModelCard,
 ) -> dict[str, Any]:
     """Summarises test performance and training cost in one flat, comparable record."""
+    history = model_card.history
+    from sklearn import metrics as sk  # noqa: PLC0415
+
     predictions = test_probabilities.argmax(axis=1)
-    precision, recall, f1, _ = precision_recall_fscore_support(
+    precision, recall, f1, _ = sk.precision_recall_fscore_support(
         test_labels, predictions, average="macro", zero_division=0
     )
     metrics = {
-        "test_accuracy": float(accuracy_score(test_labels, predictions)),
+        "test_accuracy": float(sk.accuracy_score(test_labels, predictions)),
         "test_loss": float(
-            log_loss(
+            sk.log_loss(
                 test_labels,
                 test_probabilities,
                 labels=range(test_probabilities.shape[1]),
@@ -50,11 +57,12 @@ def compute_metrics(
         "macro_recall": float(recall),
         "macro_f1": float(f1),
         "test_images": len(test_labels),
-        "parameters": training_history["parameters"],
-        "training_seconds": training_history["training_seconds"],
-        "epochs": training_history["epochs"],
-        "best_epoch": training_history["best_epoch"],
-        "hyperparameters": training_history["hyperparameters"],
+        "dataset": model_card.dataset,
+        "parameters": history.parameters,
+        "training_seconds": history.training_seconds,
+        "epochs": history.epochs,
+        "best_epoch": history.best_epoch,
+        "hyperparameters": history.hyperparameters.model_dump(mode="json"),
     }
     logger.info(
         "Test accuracy %.2f%% (loss %.4f, macro F1 %.4f) after %d epochs in %.0f s.",
@@ -71,6 +79,8 @@ def build_classification_report(
     test_probabilities: np.ndarray, test_labels: np.ndarray, dataset: DatasetParams
 ) -> tuple[pd.DataFrame, str]:
     """Tabulates per-class precision, recall, F1 and support, as a table and as text."""
+    from sklearn.metrics import classification_report  # noqa: PLC0415
+
     kwargs = {
         "y_true": test_labels,
         "y_pred": test_probabilities.argmax(axis=1),
@@ -90,6 +100,8 @@ def build_confusion_matrix(
 ) -> pd.DataFrame:
     """Counts test images per (true class, predicted class) pair."""
     names = dataset.class_names
+    from sklearn.metrics import confusion_matrix  # noqa: PLC0415
+
     counts = confusion_matrix(
         test_labels, test_probabilities.argmax(axis=1), labels=range(len(names))
     )
@@ -124,10 +136,11 @@ def plot_confusion_matrix(confusion: pd.DataFrame) -> Figure:
     return figure
 
 
-def plot_training_curves(training_history: dict[str, Any]) -> Figure:
+def plot_training_curves(model_card: ModelCard) -> Figure:
     """Plots loss and accuracy per epoch, training against validation (per network)."""
-    history = pd.DataFrame(training_history["history"])
-    members = history.groupby(history.get("member", pd.Series(1, history.index)))
+    training = model_card.history
+    history = pd.DataFrame([record.model_dump() for record in training.records])
+    members = history.groupby("member")
     figure = Figure(figsize=(10, 4), layout="constrained")
     for axes, metric in zip(figure.subplots(1, 2), ["loss", "accuracy"]):
         for member, epochs in members:
@@ -140,7 +153,7 @@ def plot_training_curves(training_history: dict[str, Any]) -> Figure:
                 label="training" if first else None,
                 **style,
             )
-            if f"val_{metric}" in epochs:  # absent when trained without validation
+            if training.validated:
                 axes.plot(
                     epochs["epoch"],
                     epochs[f"val_{metric}"],
@@ -148,9 +161,7 @@ def plot_training_curves(training_history: dict[str, Any]) -> Figure:
                     label="validation" if first else None,
                     **style,
                 )
-        axes.axvline(
-            training_history["best_epoch"], color="grey", linestyle=":", label="kept"
-        )
+        axes.axvline(training.best_epoch, color="grey", linestyle=":", label="kept")
         title = metric.capitalize()
         if len(members) > 1:
             title += f" ({len(members)} networks, the first one solid)"
@@ -192,17 +203,22 @@ def plot_misclassified(
 
 
 def collect_experiment_metrics(
-    training_history: dict[str, Any], metrics: dict[str, Any]
+    model_card: ModelCard, metrics: dict[str, Any]
 ) -> dict[str, Any]:
-    """Turns the per-epoch history and the test metrics into MLflow metric histories."""
-    epochs = training_history["history"]  # an ensemble's networks one after another
+    """Turns the per-epoch history and the test metrics into MLflow metric histories.
+
+    The networks of an ensemble follow one another, so step n is the n-th epoch trained.
+    """
+    records = [
+        record.model_dump(exclude={"member", "epoch"}, exclude_none=True)
+        for record in model_card.history.records
+    ]
     per_epoch = {
         "epoch_seconds" if name == "seconds" else name: [
-            {"step": step, "value": float(epoch[name])}
-            for step, epoch in enumerate(epochs, start=1)
+            {"step": step, "value": record[name]}
+            for step, record in enumerate(records, start=1)
         ]
-        for name in epochs[0]
-        if name not in {"epoch", "member"}
+        for name in records[0]
     }
     final = {
         name: {"step": 0, "value": float(value)}

@@ -1,4 +1,4 @@
-"""The reporting pipeline: trained classifier and test set in, report out."""
+"""The reporting pipeline: a trained classifier and the test set in, its report out."""
 
 from kedro.pipeline import Node, Pipeline
 
@@ -11,6 +11,7 @@ from .nodes import (
     plot_misclassified,
     plot_training_curves,
     predict_test_set,
+    read_model_card,
 )
 
 
@@ -20,25 +21,31 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             Node(
                 predict_test_set,
-                ["classifier", "test_x"],
+                ["classifier", "test_images"],
                 "test_probabilities",
                 name="predict_test_set",
             ),
             Node(
+                read_model_card,
+                "classifier",
+                "model_card",
+                name="read_model_card",
+            ),
+            Node(
                 compute_metrics,
-                ["test_probabilities", "validated_test_labels", "training_history"],
+                ["test_probabilities", "test_labels", "model_card"],
                 "metrics",
                 name="compute_metrics",
             ),
             Node(
                 build_classification_report,
-                ["test_probabilities", "validated_test_labels", "params:dataset"],
+                ["test_probabilities", "test_labels", "params:dataset"],
                 ["classification_report", "classification_report_text"],
                 name="build_classification_report",
             ),
             Node(
                 build_confusion_matrix,
-                ["test_probabilities", "validated_test_labels", "params:dataset"],
+                ["test_probabilities", "test_labels", "params:dataset"],
                 "confusion_matrix",
                 name="build_confusion_matrix",
             ),
@@ -50,16 +57,16 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 plot_training_curves,
-                "training_history",
+                "model_card",
                 "training_curves_plot",
                 name="plot_training_curves",
             ),
             Node(
                 plot_misclassified,
                 [
-                    "validated_test_images",
+                    "test_images",
                     "test_probabilities",
-                    "validated_test_labels",
+                    "test_labels",
                     "params:dataset",
                     "params:reporting",
                 ],
@@ -68,7 +75,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 collect_experiment_metrics,
-                ["training_history", "metrics"],
+                ["model_card", "metrics"],
                 "experiment_metrics",
                 name="collect_experiment_metrics",
             ),

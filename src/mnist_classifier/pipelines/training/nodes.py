@@ -1,294 +1,101 @@
-"""Nodes of the training pipeline, and the helpers that build what they fit."""
+"""Nodes of the training pipeline: fit the network(s), then package them with a card."""
 
 from __future__ import annotations
 
 import logging
 import time
-from typing import Any
 
-import keras
 import numpy as np
-import tensorflow as tf
 
-from mnist_classifier.params import (
-    ArchitectureParams,
-    OptimizerParams,
-    ScheduleParams,
-    TrainingParams,
+from mnist_classifier.classifier import (
+    ModelCard,
+    TrainedClassifier,
+    TrainedNetwork,
+    TrainingHistory,
 )
+from mnist_classifier.params import DatasetParams, TrainingParams
+from mnist_classifier.startup import import_keras
 
 logger = logging.getLogger(__name__)
 
 
-def build_model(
-    input_shape: tuple[int, ...],
-    num_classes: int,
-    architecture: ArchitectureParams,
-    seed: int = 0,
-) -> keras.Model:
-    """Builds the CNN: augmentation, border crop, conv blocks (max-pooled), softmax head.
-
-    Raises:
-        ValueError: if the crop and the pooling of every block leave no pixels.
-    """
-    side = min(input_shape[:2]) - 2 * architecture.crop
-    needed = 2 ** len(architecture.conv_filters)
-    if side < needed:
-        raise ValueError(
-            f"training.architecture: {input_shape[0]}x{input_shape[1]} images cropped by "
-            f"{architecture.crop} pixels per side leave {side}, but "
-            f"{len(architecture.conv_filters)} pooled conv blocks need at least {needed}. "
-            "Lower `crop` or list fewer `conv_filters`."
-        )
-    aug = architecture.augmentation
-    layers: list[keras.Layer] = [keras.Input(input_shape)]
-    if aug.rotation:
-        layers.append(
-            keras.layers.RandomRotation(aug.rotation, fill_mode="constant", seed=seed)
-        )
-    if aug.zoom:
-        layers.append(
-            keras.layers.RandomZoom(aug.zoom, fill_mode="constant", seed=seed)
-        )
-    if aug.translation:
-        layers.append(
-            keras.layers.RandomTranslation(
-                aug.translation, aug.translation, fill_mode="constant", seed=seed
-            )
-        )
-    if architecture.crop:
-        layers.append(keras.layers.Cropping2D(architecture.crop))
-    for filters in architecture.conv_filters:
-        for conv in range(architecture.convs_per_block):
-            layers.append(
-                keras.layers.Conv2D(
-                    filters,
-                    architecture.kernel_size,
-                    padding="same",
-                    use_bias=not architecture.batch_norm,
-                )
-            )
-            if conv == architecture.convs_per_block - 1:
-                # Pooling first lets BN and ReLU work on a quarter of the pixels:
-                # measurably faster on a CPU, and as accurate.
-                layers.append(keras.layers.MaxPooling2D())
-            if architecture.batch_norm:
-                layers.append(keras.layers.BatchNormalization())
-            layers.append(keras.layers.ReLU())
-    layers.append(keras.layers.Flatten())
-    if architecture.dense_units:
-        layers.append(keras.layers.Dropout(architecture.dropout, seed=seed))
-        layers.append(keras.layers.Dense(architecture.dense_units, activation="relu"))
-    layers.append(keras.layers.Dropout(architecture.dropout, seed=seed))
-    layers.append(keras.layers.Dense(num_classes, activation="softmax"))
-    return keras.Sequential(layers, name="digit_classifier")
-
-
-def learning_rate_schedule(
-    optimizer: OptimizerParams, schedule: ScheduleParams, total_steps: int
-) -> float | keras.optimizers.schedules.LearningRateSchedule:
-    """Returns the learning rate per step: constant, cosine decay, or warm-up then cosine."""
-    peak = optimizer.learning_rate
-    if schedule.name == "constant":
-        return peak
-    warmup_steps = int(schedule.warmup_fraction * total_steps)
-    if schedule.name == "cosine" or warmup_steps == 0:
-        return keras.optimizers.schedules.CosineDecay(peak, total_steps)
-    return keras.optimizers.schedules.CosineDecay(
-        peak / 25,
-        decay_steps=total_steps - warmup_steps,
-        warmup_target=peak,
-        warmup_steps=warmup_steps,
-    )
-
-
-def make_optimizer(
-    optimizer: OptimizerParams, schedule: ScheduleParams, total_steps: int
-) -> keras.optimizers.Optimizer:
-    """Creates the optimizer named in the parameters with its learning-rate schedule."""
-    learning_rate = learning_rate_schedule(optimizer, schedule, total_steps)
-    decay = optimizer.weight_decay or None  # None skips the decay step altogether
-    if optimizer.name == "adamw":
-        return keras.optimizers.AdamW(
-            learning_rate, weight_decay=optimizer.weight_decay
-        )
-    if optimizer.name == "sgd":
-        return keras.optimizers.SGD(
-            learning_rate, momentum=0.9, nesterov=True, weight_decay=decay
-        )
-    if optimizer.name == "rmsprop":
-        return keras.optimizers.RMSprop(learning_rate, weight_decay=decay)
-    return keras.optimizers.Adam(learning_rate, weight_decay=decay)
-
-
-def make_input_pipeline(
-    x: np.ndarray, y: np.ndarray, batch_size: int, shuffle_seed: int | None = None
-) -> tf.data.Dataset:
-    """Wraps arrays in a cached, (optionally) shuffled, batched and prefetched tf.data pipeline.
-
-    tf.data's autotuner is switched off: on 2 cores it made about one epoch in three run on
-    one core at 1.6x the wall time (same CPU time); two prefetched batches keep the model fed.
-    """
-    dataset = tf.data.Dataset.from_tensor_slices((x, y)).cache()
-    if shuffle_seed is not None:
-        dataset = dataset.shuffle(
-            len(x), seed=shuffle_seed, reshuffle_each_iteration=True
-        )
-    options = tf.data.Options()
-    options.autotune.enabled = False
-    return dataset.batch(batch_size).prefetch(2).with_options(options)
-
-
-class EpochLogger(keras.callbacks.Callback):
-    """Logs one line per epoch (metrics, learning rate, seconds) and keeps it as history."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.epochs: list[dict[str, float]] = []
-
-    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-        self._start = time.perf_counter()
-
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        optimizer = self.model.optimizer
-        record = {
-            "epoch": epoch + 1,
-            **{key: float(value) for key, value in (logs or {}).items()},
-            "learning_rate": float(optimizer.learning_rate),
-            "seconds": round(time.perf_counter() - self._start, 2),
-        }
-        self.epochs.append(record)
-        logger.info(
-            "Epoch %d/%d - %s",
-            record["epoch"],
-            self.params["epochs"],
-            " - ".join(
-                f"{key}: {value:.4g}" for key, value in record.items() if key != "epoch"
-            ),
-        )
-
-
-def fit_network(
-    train_x: np.ndarray,
-    train_y: np.ndarray,
-    validation_x: np.ndarray,
-    validation_y: np.ndarray,
-    training: TrainingParams,
-    *,
-    seed: int,
-) -> tuple[keras.Model, list[dict[str, float]]]:
-    """Builds, compiles and fits one network, stopping early when validation loss stalls.
-
-    Returns:
-        The network (with early stopping, the weights of its best validation loss) and
-        one record per epoch.
-
-    Raises:
-        ValueError: if early stopping is asked for without validation images.
-    """
-    fit = training.fit
-    validate = len(validation_x) > 0
-    if fit.early_stopping_patience and not validate:
-        raise ValueError(
-            "training.fit.early_stopping_patience is "
-            f"{fit.early_stopping_patience}, but there are no validation images to "
-            "stop on (data_processing.validation_fraction is 0). Set "
-            "early_stopping_patience to 0, or hold out a validation_fraction above 0."
-        )
-    keras.utils.set_random_seed(seed)
-    model = build_model(
-        train_x.shape[1:], train_y.shape[1], training.architecture, seed
-    )
-    steps_per_epoch = int(np.ceil(len(train_x) / fit.batch_size))
-    model.compile(
-        optimizer=make_optimizer(
-            training.optimizer, training.schedule, steps_per_epoch * fit.epochs
-        ),
-        loss=keras.losses.CategoricalCrossentropy(
-            label_smoothing=training.label_smoothing
-        ),
-        metrics=["accuracy"],
-    )
-    epoch_logger = EpochLogger()
-    callbacks: list[keras.callbacks.Callback] = [epoch_logger]
-    if fit.early_stopping_patience:
-        callbacks.append(
-            keras.callbacks.EarlyStopping(
-                patience=fit.early_stopping_patience, restore_best_weights=True
-            )
-        )
-    logger.info(
-        "Training %s parameters on %d images, validating on %d (seed %d).",
-        f"{model.count_params():,}",
-        len(train_x),
-        len(validation_x),
-        seed,
-    )
-    model.fit(
-        make_input_pipeline(train_x, train_y, fit.batch_size, shuffle_seed=seed),
-        validation_data=(
-            make_input_pipeline(validation_x, validation_y, 1024) if validate else None
-        ),
-        epochs=fit.epochs,
-        callbacks=callbacks,
-        shuffle=False,  # the input pipeline shuffles, seeded
-        verbose=0,
-    )
-    return model, epoch_logger.epochs
-
-
-def average_ensemble(members: list[keras.Model]) -> keras.Model:
-    """Combines trained networks into one model that averages their probabilities."""
-    inputs = keras.Input(members[0].input_shape[1:])
-    outputs = keras.layers.Average()([member(inputs) for member in members])
-    return keras.Model(inputs, outputs, name="digit_classifier_ensemble")
-
-
 def train_model(
-    train_x: np.ndarray,
-    train_y: np.ndarray,
-    validation_x: np.ndarray,
-    validation_y: np.ndarray,
+    train_images: np.ndarray,
+    train_targets: np.ndarray,
+    validation_images: np.ndarray,
+    validation_targets: np.ndarray,
     training: TrainingParams,
-) -> tuple[keras.Model, dict[str, Any]]:
+) -> TrainedNetwork:
     """Trains the CNN (or an averaged ensemble of CNNs with consecutive seeds).
 
+    Args:
+        train_images: uint8 images, shape (n, height, width), as the model reads them.
+        train_targets: Their one-hot targets.
+        validation_images: Images early stopping scores epochs on; may be empty.
+        validation_targets: Their one-hot targets.
+        training: The network, optimizer, schedule and fit.
+
     Returns:
-        The trained model and its history: one record per epoch (and ensemble member),
-        the wall time, the epoch kept, the parameter count, the image counts and the
-        hyper-parameters.
+        The trained model, and its history: every epoch of every network, the wall
+        time, the epoch kept, the parameter count, the image counts, the parameters.
+        No Keras type in the signature: Kedro reads it to validate ``training``.
     """
+    import_keras()  # TensorFlow starts, quietly, only when a pipeline trains
+    from .network import average_ensemble, fit_network  # noqa: PLC0415
+
     start = time.perf_counter()
     members, records = [], []
-    for member in range(training.ensemble_size):
-        seed = training.seed + member
+    for member in range(1, training.ensemble_size + 1):
         network, epochs = fit_network(
-            train_x, train_y, validation_x, validation_y, training, seed=seed
+            train_images,
+            train_targets,
+            validation_images,
+            validation_targets,
+            training,
+            seed=training.seed + member - 1,
+            member=member,
         )
-        network.name = f"network_{member + 1}"
+        network.name = f"network_{member}"
         members.append(network)
-        records += [{"member": member + 1, **epoch} for epoch in epochs]
+        records += epochs
     model = members[0] if len(members) == 1 else average_ensemble(members)
-    seconds = time.perf_counter() - start
-    first = [record for record in records if record["member"] == 1]
-    history = {
-        "training_seconds": round(seconds, 2),
-        "epochs": len(records),
-        "best_epoch": (
-            int(np.argmin([record["val_loss"] for record in first])) + 1
-            if "val_loss" in first[0]
-            else len(first)  # no validation set: the last epoch's weights are kept
+    first = [record for record in records if record.member == 1]
+    validated = first[0].val_loss is not None
+    history = TrainingHistory(
+        training_seconds=round(time.perf_counter() - start, 2),
+        parameters=model.count_params(),
+        training_images=len(train_images),
+        validation_images=len(validation_images),
+        # Without a validation set the last epoch's weights are kept.
+        best_epoch=(
+            int(np.argmin([record.val_loss for record in first])) + 1
+            if validated
+            else len(first)
         ),
-        "parameters": model.count_params(),
-        "training_images": len(train_x),
-        "validation_images": len(validation_x),
-        "hyperparameters": training.model_dump(),
-        "history": records,
-    }
+        hyperparameters=training,
+        records=records,
+    )
     logger.info(
         "Trained %d network(s), %d epochs in all, in %.1f s.",
         len(members),
-        history["epochs"],
-        seconds,
+        history.epochs,
+        history.training_seconds,
     )
-    return model, history
+    return TrainedNetwork(model=model, history=history)
+
+
+def package_classifier(
+    trained_network: TrainedNetwork, dataset: DatasetParams
+) -> TrainedClassifier:
+    """Attaches the card that says what the model reads: dataset, classes, history.
+
+    Saved together, so that every later use of this model (reports, inference, a
+    served copy) knows its classes without the configuration that trained it.
+    """
+    card = ModelCard(
+        dataset=dataset.name,
+        class_names=dataset.class_names,
+        image_shape=dataset.image_shape,
+        history=trained_network.history,
+    )
+    return TrainedClassifier(model=trained_network.model, card=card)

@@ -1,8 +1,8 @@
-"""The training pipeline: model inputs in, trained classifier and its history out."""
+"""The training pipeline: images and targets in, the trained classifier and its card out."""
 
 from kedro.pipeline import Node, Pipeline
 
-from .nodes import train_model
+from .nodes import package_classifier, train_model
 
 
 def create_pipeline(**kwargs) -> Pipeline:
@@ -12,14 +12,20 @@ def create_pipeline(**kwargs) -> Pipeline:
             Node(
                 train_model,
                 [
-                    "train_x",
-                    "train_y",
-                    "validation_x",
-                    "validation_y",
+                    "train_images",
+                    "train_targets",
+                    "validation_images",
+                    "validation_targets",
                     "params:training",
                 ],
-                ["classifier", "training_history"],
+                "trained_network",
                 name="train_model",
-            )
+            ),
+            Node(
+                package_classifier,
+                ["trained_network", "params:dataset"],
+                "classifier",
+                name="package_classifier",
+            ),
         ]
     )

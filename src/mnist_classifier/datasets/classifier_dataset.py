@@ -1,0 +1,151 @@
+"""``ClassifierDataset`` keeps a trained classifier: the Keras file and its model card.
+
+Each version is one folder, ``<filepath>/<version>/``, holding ``<name>.keras`` and
+``model_card.json``; a version counts (for "latest" and for ``exists``) once its Keras
+file is there. A save writes the card first, then the model to a temporary name, loads
+that back once, and only then renames it into place, so an interrupted save never
+leaves a version that a later run would take.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import fsspec
+from kedro.io.core import (
+    AbstractVersionedDataset,
+    DatasetError,
+    Version,
+    get_filepath_str,
+    get_protocol_and_path,
+)
+from pydantic import ValidationError
+
+from mnist_classifier.classifier import ModelCard, TrainedClassifier
+from mnist_classifier.startup import import_keras
+
+CARD_NAME = "model_card.json"
+
+
+class ClassifierDataset(AbstractVersionedDataset[TrainedClassifier, TrainedClassifier]):
+    """Loads and saves a ``TrainedClassifier``; Keras reads the model in safe mode.
+
+    Example catalog entry:
+
+    ```yaml
+    classifier:
+      type: mnist_classifier.datasets.ClassifierDataset
+      filepath: data/06_models/mnist/classifier.keras
+      versioned: true
+    ```
+    """
+
+    def __init__(
+        self,
+        *,
+        filepath: str,
+        version: Version | None = None,
+        fs_args: dict[str, Any] | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        """Creates a dataset for one model, versioned or not.
+
+        Args:
+            filepath: Path or URL of the Keras file; it must end in ``.keras``.
+            version: Which version to load and save (Kedro sets it when versioned).
+            fs_args: Extra arguments for the ``fsspec`` filesystem.
+            metadata: Free-form metadata, for plugins such as kedro-viz.
+        """
+        if not filepath.endswith(".keras"):
+            raise DatasetError(
+                f"ClassifierDataset: filepath '{filepath}' must end in '.keras', "
+                "the Keras 3 format that loads in safe mode."
+            )
+        protocol, path = get_protocol_and_path(filepath, version)
+        self._protocol = protocol
+        self._fs = fsspec.filesystem(protocol, **(fs_args or {}))
+        self.metadata = metadata
+        super().__init__(
+            filepath=PurePosixPath(path),
+            version=version,
+            exists_function=self._fs.exists,
+            glob_function=self._fs.glob,
+        )
+
+    def load(self) -> TrainedClassifier:
+        keras = import_keras()  # TensorFlow loads only when a model does
+        path = self._get_load_path()
+        card = self._read_card(path)
+        with tempfile.TemporaryDirectory() as tmp:
+            local = self._local_copy(path, Path(tmp))
+            try:
+                model = keras.saving.load_model(local, safe_mode=True)
+            except Exception as error:  # a damaged zip fails anywhere in Keras
+                raise DatasetError(
+                    f"{self._which(path)} cannot be read ({_first_line(error)})."
+                ) from error
+        return TrainedClassifier(model=model, card=card)
+
+    def load_card(self) -> ModelCard:
+        """Reads only the card of the version to load: cheap, no TensorFlow."""
+        return self._read_card(self._get_load_path())
+
+    def save(self, data: TrainedClassifier) -> None:
+        keras = import_keras()
+        path = self._get_save_path()
+        target = get_filepath_str(path, self._protocol)
+        folder = target.rsplit("/", 1)[0]
+        self._fs.makedirs(folder, exist_ok=True)
+        with tempfile.TemporaryDirectory() as tmp:
+            local = Path(tmp) / path.name
+            data.model.save(local)
+            keras.saving.load_model(local, safe_mode=True)  # it reads back, or no save
+            self._fs.pipe_file(
+                f"{folder}/{CARD_NAME}", data.card.model_dump_json(indent=2).encode()
+            )
+            partial = f"{target}.partial"
+            self._fs.put_file(str(local), partial)
+        self._fs.mv(partial, target)  # a rename on a local disk: all or nothing
+
+    def _exists(self) -> bool:
+        try:
+            path = get_filepath_str(self._get_load_path(), self._protocol)
+        except DatasetError:
+            return False
+        return self._fs.exists(path)
+
+    def _describe(self) -> dict[str, Any]:
+        return {"filepath": str(self._filepath), "version": self._version}
+
+    def _which(self, path: PurePosixPath) -> str:
+        version = f"version {path.parent.name} of " if self._version else ""
+        return f"The classifier {version}at '{get_filepath_str(path, self._protocol)}'"
+
+    def _read_card(self, path: PurePosixPath) -> ModelCard:
+        card = get_filepath_str(path.parent / CARD_NAME, self._protocol)
+        try:
+            return ModelCard.model_validate_json(self._fs.cat_file(card))
+        except FileNotFoundError as error:
+            raise DatasetError(
+                f"{self._which(path)} has no {CARD_NAME} beside it (saved by an older "
+                "version of this project?): train a new one with `kedro run`."
+            ) from error
+        except ValidationError as error:
+            raise DatasetError(
+                f"{self._which(path)} has an invalid {CARD_NAME}: {_first_line(error)}."
+            ) from error
+
+    def _local_copy(self, path: PurePosixPath, tmp: Path) -> str:
+        """The model file's local path: itself on a local disk, else a copy in ``tmp``."""
+        remote = get_filepath_str(path, self._protocol)
+        if self._protocol == "file":
+            return remote
+        local = tmp / path.name
+        self._fs.get_file(remote, str(local))
+        return str(local)
+
+
+def _first_line(error: BaseException) -> str:
+    return str(error).strip().split("\n")[0][:200] or type(error).__name__

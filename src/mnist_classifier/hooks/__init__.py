@@ -1,0 +1,12 @@
+"""Project hooks, one concern a module, registered in ``settings.py``."""
+
+from .model_guard import ModelGuardError, ModelGuardHook
+from .tensorflow import TensorFlowSetupHook
+from .tracking import ExperimentTrackingHook
+
+__all__ = [
+    "ExperimentTrackingHook",
+    "ModelGuardError",
+    "ModelGuardHook",
+    "TensorFlowSetupHook",
+]

@@ -1,0 +1,65 @@
+"""The model guard: a run that reads the trained classifier gets a usable, fitting one.
+
+Checked before any node runs, so a missing model, a version that does not exist or a
+model trained on other classes stops the run with one line saying what to do, rather
+than a traceback from deep in the catalog or, worse, answers in the wrong classes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+from kedro.framework.hooks import hook_impl
+from kedro.io import CatalogProtocol, DatasetError
+from kedro.pipeline import Pipeline
+
+from mnist_classifier.params import DatasetParams
+
+
+class ModelGuardError(click.ClickException):
+    """The run cannot use the model; the CLI prints just the message."""
+
+
+class ModelGuardHook:
+    """Checks the classifier a pipeline loads: it exists and reads the run's classes."""
+
+    def __init__(self, model: str = "classifier", dataset: str = "params:dataset"):
+        """Names the catalog entries of the trained model and of the dataset's params."""
+        self.model = model
+        self.dataset = dataset
+
+    @hook_impl(tryfirst=True)  # before kedro-mlflow opens a run it would leave open
+    def before_pipeline_run(
+        self, run_params: dict[str, Any], pipeline: Pipeline, catalog: CatalogProtocol
+    ) -> None:
+        """Raises ``ModelGuardError`` if the model to load is missing or does not fit."""
+        if self.model not in pipeline.inputs():
+            return
+        version = (run_params.get("load_versions") or {}).get(self.model)
+        if not catalog.exists(self.model):
+            raise ModelGuardError(
+                f"There is no version {version} of the trained model '{self.model}': "
+                "pass one that exists to --load-versions, or leave it out for the latest."
+                if version
+                else f"No trained model yet: run `kedro run` first to train "
+                f"'{self.model}', then run this pipeline again."
+            )
+        self._check_classes(catalog)
+
+    def _check_classes(self, catalog: CatalogProtocol) -> None:
+        dataset = catalog.get(self.model)
+        try:
+            card = dataset.load_card()
+        except DatasetError as error:
+            raise ModelGuardError(str(error)) from error
+        expected = DatasetParams.model_validate(catalog.load(self.dataset))
+        if card.class_names != expected.class_names:
+            raise ModelGuardError(
+                f"Model version {dataset.resolve_load_version()} was trained on "
+                f"'{card.dataset}' with classes {', '.join(card.class_names)}; this run "
+                f"expects '{expected.name}' with classes "
+                f"{', '.join(expected.class_names)}. Pass --load-versions "
+                f"{self.model}:<version> of a model trained on those classes, or train "
+                "one (`kedro run` in this configuration)."
+            )

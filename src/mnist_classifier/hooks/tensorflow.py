@@ -1,0 +1,37 @@
+"""TensorFlow's start-up: its thread pools sized for the machine, its start-up logs quiet.
+
+TensorFlow reads both from the environment when it is first imported, which happens in
+the first node that trains or predicts, after this hook has run.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from kedro.framework.context import KedroContext
+from kedro.framework.hooks import hook_impl
+
+from mnist_classifier.params import TensorFlowParams
+
+logger = logging.getLogger(__name__)
+
+
+class TensorFlowSetupHook:
+    """Applies ``params:tensorflow`` before any node runs, and hides C++ start-up logs.
+
+    With one inter-op thread (the default up to 2 cores), TensorFlow runs the ops of a
+    training step one after another, each on every core, instead of several at once
+    fighting over two cores (docs/experiments.md). Variables already in the environment
+    win over the parameters.
+    """
+
+    @hook_impl
+    def after_context_created(self, context: KedroContext) -> None:
+        """Sets the variables TensorFlow reads when it starts."""
+        # oneDNN's and the CPU-feature notices are INFO lines of TensorFlow's C++ core.
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        params = TensorFlowParams.model_validate(context.params.get("tensorflow", {}))
+        threads = params.inter_op_threads_for()
+        if threads is not None:
+            os.environ.setdefault("TF_NUM_INTEROP_THREADS", str(threads))

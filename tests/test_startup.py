@@ -1,0 +1,59 @@
+"""A quiet, quick start: commands that neither train nor predict never load TensorFlow."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+
+from mnist_classifier.startup import HarmlessWarnings, quiet_harmless_warnings
+from tests.conftest import PROJECT_ROOT
+
+
+def test_listing_the_pipelines_does_not_import_tensorflow():
+    code = (
+        "import sys\n"
+        "from kedro.framework.project import configure_project\n"
+        "configure_project('mnist_classifier')\n"
+        "import mnist_classifier.settings\n"
+        "from mnist_classifier.pipeline_registry import register_pipelines\n"
+        "assert 'evaluate' in register_pipelines()\n"
+        "loaded = sorted(m for m in sys.modules if m.split('.')[0] in "
+        "{'tensorflow', 'keras'})\n"
+        "assert not loaded, loaded[:5]\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        check=False,
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+
+
+class Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def test_known_harmless_warnings_leave_the_log_and_others_stay():
+    quiet_harmless_warnings()
+    quiet_harmless_warnings()  # idempotent: one filter
+    log = logging.getLogger("py.warnings")  # where Kedro logs Python's warnings
+    assert sum(isinstance(f, HarmlessWarnings) for f in log.filters) == 1
+    collect = Collect()
+    log.addHandler(collect)
+    try:
+        log.warning(
+            "site.py:187: UserWarning: \x1b[33mAdd type hints to the `predict` method"
+        )
+        log.warning("omegaconf_config.py:644: register_new_resolver() is deprecated")
+        log.warning("nodes.py:1: UserWarning: something that matters")
+    finally:
+        log.removeHandler(collect)
+    assert collect.messages == ["nodes.py:1: UserWarning: something that matters"]
