@@ -31,7 +31,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 CHROMIUM ?= /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install python browser run test test-quick lint format viz notebook mlflow bench constraints clean-venv
+.PHONY: install python browser run test test-quick lint format viz notebook mlflow serve bench constraints clean-venv
 
 install: $(STAMP)
 
@@ -84,6 +84,11 @@ notebook: install  ## JupyterLab on notebooks/; KEDRO_ENV=test make notebook for
 
 mlflow: install  ## The MLflow UI on the project's runs (mlruns/), on http://127.0.0.1:5000
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/kedro mlflow ui
+
+# The champion model (else the latest) of the project's MLflow registry over HTTP.
+PORT ?= 5001
+serve: install  ## Serve models:/mnist_classifier@champion on http://127.0.0.1:$(PORT)
+	$(BIN)/python -m mnist_classifier.serving --port $(PORT)
 
 bench: install  ## Reference convnet vs default vs accurate training (about 25 min).
 	$(BIN)/python scripts/benchmark.py

@@ -13,7 +13,7 @@ import sqlite3
 from pathlib import Path
 
 import mlflow
-import numpy as np
+import pandas as pd
 import pytest
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
@@ -99,11 +99,15 @@ def test_a_run_records_parameters_metrics_plots_and_model(project_copy: Path):
         "training_curves_plot.png",
         "misclassified_plot.png",
     }
+    # The model: the whole inference path as a pyfunc that reads image files.
     (model,) = client.search_logged_models([run.info.experiment_id])
-    assert model.name == "classifier" and model.source_run_id == run_id
-    classifier = mlflow.keras.load_model(model.model_uri)
-    digits = np.zeros((3, 28, 28), np.uint8)  # MNIST's own pixels: the model scales
-    assert classifier.predict(digits, verbose=0).shape == (3, 10)
+    assert model.name == "model" and model.source_run_id == run_id
+    reader = mlflow.pyfunc.load_model(model.model_uri)
+    assert reader.metadata.metadata["class_names"] == list("0123456789")
+    photo = (PROJECT_ROOT / "data/01_raw/custom_digits/photo_01.jpg").read_bytes()
+    answer = reader.predict(pd.DataFrame({"image": [photo, b"not an image"]}))
+    assert answer["status"].tolist() == ["ok", "not an image"]
+    assert {"prediction", "confidence", "p0", "p9"} <= set(answer.columns)
 
     # Nothing went to the user's store.
     assert USER_STORE.exists() == user_store_existed

@@ -7,6 +7,7 @@ quiet_harmless_warnings()  # `kedro` commands did it already; sessions in Python
 from mnist_classifier.hooks import (  # noqa: E402
     ExperimentTrackingHook,
     ModelGuardHook,
+    ModelRegistryHook,
     TensorFlowSetupHook,
 )
 
@@ -24,8 +25,9 @@ HOOKS = (
             "misclassified_plot",
             "predictions_sheet",
         ],
-        keras_models=["classifier"],
     ),
+    # Each trained model: logged as a pyfunc that reads image files, and registered.
+    ModelRegistryHook(model="classifier", metrics="metrics"),
 )
 DISABLE_HOOKS_FOR_PLUGINS = ("kedro_mlflow", "kedro-mlflow")
 

@@ -1,6 +1,7 @@
 """Project hooks, one concern a module, registered in ``settings.py``."""
 
 from .model_guard import ModelGuardError, ModelGuardHook
+from .registry import ModelRegistryHook
 from .tensorflow import TensorFlowSetupHook
 from .tracking import ExperimentTrackingHook
 
@@ -8,5 +9,6 @@ __all__ = [
     "ExperimentTrackingHook",
     "ModelGuardError",
     "ModelGuardHook",
+    "ModelRegistryHook",
     "TensorFlowSetupHook",
 ]

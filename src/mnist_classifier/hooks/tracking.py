@@ -11,24 +11,20 @@ the catalog) and adds:
   copy of the project) each write to the store of the project they run in;
 - parameter groups that reach the nodes as Pydantic models are logged as their fields,
   so ``flatten: true`` gives ``training.fit.epochs`` rather than one long string;
-- the figures and Keras models it is given by name are logged to the run (as
-  ``plots/<name>.png`` and as ``mlflow.keras`` models) when the pipeline saves them.
-  Their catalog entries stay plain versioned datasets: kedro-mlflow's
-  ``MlflowArtifactDataset`` cannot wrap a versioned dataset under Kedro 1.x, whose
-  catalog requires one save version for all datasets, and it would lose
-  ``--load-versions``.
+- the figures it is given by name are logged to the run (as ``plots/<name>.png``)
+  when the pipeline saves them. Their catalog entries stay plain versioned datasets:
+  kedro-mlflow's ``MlflowArtifactDataset`` cannot wrap a versioned dataset under Kedro
+  1.x, whose catalog requires one save version for all datasets, and it would lose
+  ``--load-versions``. (The model is logged by hooks/registry.py.)
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from importlib.metadata import version
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import mlflow
-import numpy as np
 from kedro.config import MissingConfigException
 from kedro.framework.context import KedroContext
 from kedro.framework.hooks import hook_impl
@@ -36,41 +32,25 @@ from kedro.io import CatalogProtocol
 from kedro.pipeline import Pipeline
 from kedro.pipeline.node import Node
 from kedro_mlflow.framework.hooks.mlflow_hook import MlflowHook
-from mlflow.models import ModelSignature
-from mlflow.types import Schema, TensorSpec
 from pydantic import BaseModel
 
-from mnist_classifier.classifier import TrainedClassifier
-
-if TYPE_CHECKING:  # Keras (and TensorFlow) load only when a model is logged
-    import keras
+from mnist_classifier.mlflow_store import project_sqlite_uri
 
 logger = logging.getLogger(__name__)
-
-_SQLITE = "sqlite:///"
-# What a logged Keras model needs to be loaded again; pinned to what trained it.
-# Listing them spares MLflow a slow requirements inference (a subprocess importing
-# TensorFlow) on every run.
-_MODEL_REQUIREMENTS = ("keras", "tensorflow-cpu", "numpy")
 
 
 class ExperimentTrackingHook(MlflowHook):
     """kedro-mlflow's hook with a project-local store, readable parameters and models."""
 
-    def __init__(
-        self, figures: Iterable[str] = (), keras_models: Iterable[str] = ()
-    ) -> None:
-        """Names the datasets to log to MLflow (besides saving them) when saved.
+    def __init__(self, figures: Iterable[str] = ()) -> None:
+        """Names the figures to log to MLflow (besides saving them) when saved.
 
         Args:
             figures: Datasets holding a matplotlib figure, logged as ``plots/<name>.png``.
-            keras_models: Datasets holding a ``TrainedClassifier``, whose Keras model
-                is logged as an MLflow model.
         """
         super().__init__()
         self.outer_run: mlflow.ActiveRun | None = None
         self.figures = frozenset(figures)
-        self.keras_models = frozenset(keras_models)
 
     @hook_impl
     def after_context_created(self, context: KedroContext) -> None:
@@ -146,49 +126,6 @@ class ExperimentTrackingHook(MlflowHook):
 
     @hook_impl
     def after_dataset_saved(self, dataset_name: str, data: Any, node: Node) -> None:
-        """Logs a saved figure or Keras model to the pipeline's MLflow run as well."""
-        if not self._own_run_active():  # tracking is off for this pipeline
-            return
-        if dataset_name in self.figures:
+        """Logs a saved figure to the pipeline's MLflow run as well."""
+        if dataset_name in self.figures and self._own_run_active():
             mlflow.log_figure(data, f"plots/{dataset_name}.png")
-        elif dataset_name in self.keras_models:
-            # Imported here: mlflow.keras loads Keras and TensorFlow.
-            from mlflow.keras import log_model  # noqa: PLC0415
-
-            model = data.model if isinstance(data, TrainedClassifier) else data
-            model_info = log_model(
-                model,
-                name=dataset_name,
-                signature=keras_signature(model),
-                pip_requirements=[
-                    f"{package}=={version(package)}" for package in _MODEL_REQUIREMENTS
-                ],
-            )
-            logger.info(
-                "Logged '%s' to MLflow as %s.", dataset_name, model_info.model_uri
-            )
-
-
-def project_sqlite_uri(uri: str, project_path: str | Path) -> str:
-    """Makes a relative ``sqlite:///`` URI absolute, under the project root.
-
-    Any other URI (absolute SQLite, a path, a server) is returned unchanged.
-    """
-    database = uri.removeprefix(_SQLITE)
-    if not uri.startswith(_SQLITE) or Path(database).is_absolute():
-        return uri
-    path = Path(project_path).resolve() / database
-    path.parent.mkdir(parents=True, exist_ok=True)  # SQLite creates no folders
-    return f"{_SQLITE}{path}"
-
-
-def keras_signature(model: keras.Model) -> ModelSignature:
-    """Describes a Keras model's input and output tensors for MLflow."""
-
-    def spec(dtype: str, shape: tuple[int | None, ...]) -> Schema:
-        return Schema([TensorSpec(np.dtype(dtype), (-1, *shape[1:]))])
-
-    return ModelSignature(
-        inputs=spec(model.inputs[0].dtype, model.input_shape),
-        outputs=spec("float32", model.output_shape),
-    )

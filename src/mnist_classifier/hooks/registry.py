@@ -1,0 +1,74 @@
+"""The model registry: every training run logs its model as a pyfunc and registers it.
+
+When a run saves the classifier, the whole inference path is logged to the run's MLflow
+record as a ``DigitReader`` (serving/digit_reader.py). When the same run then saves
+its test metrics, that model is registered as a new version of ``<dataset>_classifier``
+and the ``champion`` alias moves to it if it is at least as accurate
+(serving/registry.py). Runs that train nothing (``evaluate``, ``inference``) register
+nothing; runs without MLflow tracking neither log nor register.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import mlflow
+from kedro.framework.context import KedroContext
+from kedro.framework.hooks import hook_impl
+from kedro.io import CatalogProtocol
+from kedro.pipeline import Pipeline
+from kedro.pipeline.node import Node
+from mlflow.models.model import ModelInfo
+
+from mnist_classifier.classifier import TrainedClassifier
+from mnist_classifier.params import InferenceParams
+from mnist_classifier.serving.digit_reader import log_digit_reader
+from mnist_classifier.serving.registry import register, registered_name
+
+logger = logging.getLogger(__name__)
+
+
+class ModelRegistryHook:
+    """Logs each trained classifier as a pyfunc model and registers it with its accuracy."""
+
+    def __init__(
+        self, model: str = "classifier", metrics: str = "metrics", name: str = "model"
+    ) -> None:
+        """Names the catalog entries to watch, and the logged model's name in the run."""
+        self.model, self.metrics, self.name = model, metrics, name
+        self.inference: InferenceParams | None = None
+        self.run_params: dict[str, Any] = {}
+        self.logged: tuple[ModelInfo, str] | None = None  # model and its dataset
+
+    @hook_impl
+    def after_context_created(self, context: KedroContext) -> None:
+        """Keeps the inference settings (pixel limit, ...) the served model will use."""
+        self.inference = InferenceParams.model_validate(context.params["inference"])
+
+    @hook_impl
+    def before_pipeline_run(
+        self, run_params: dict[str, Any], pipeline: Pipeline, catalog: CatalogProtocol
+    ) -> None:
+        """Starts with nothing logged: one model per run, registered once."""
+        self.run_params, self.logged = run_params, None
+
+    @hook_impl
+    def after_dataset_saved(self, dataset_name: str, data: Any, node: Node) -> None:
+        """Logs the classifier when it is saved; registers it when its metrics are."""
+        if mlflow.active_run() is None:  # tracking is off for this pipeline
+            return
+        if dataset_name == self.model and isinstance(data, TrainedClassifier):
+            info = log_digit_reader(data, self.inference, self.name)
+            self.logged = (info, data.card.dataset)
+            logger.info("Logged the model to MLflow as %s.", info.model_uri)
+        elif dataset_name == self.metrics and self.logged is not None:
+            info, dataset = self.logged
+            register(
+                mlflow.MlflowClient(),
+                registered_name(dataset),
+                info.model_uri,
+                kedro_run_id=str(self.run_params.get("run_id")),
+                test_accuracy=float(data["test_accuracy"]),
+            )
+            self.logged = None

@@ -1,0 +1,31 @@
+"""Where the project's MLflow store is: a relative ``sqlite:///`` URI means the project's.
+
+conf/base/mlflow.yml names ``sqlite:///mlruns/mlflow.db``; the experiment-tracking hook
+and the model server both resolve it against the project root with this function.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+_SQLITE = "sqlite:///"
+
+
+def project_sqlite_uri(uri: str, project_path: str | Path) -> str:
+    """Makes a relative ``sqlite:///`` URI absolute, under the project root.
+
+    Any other URI (absolute SQLite, a path, a server) is returned unchanged.
+    """
+    database = uri.removeprefix(_SQLITE)
+    if not uri.startswith(_SQLITE) or Path(database).is_absolute():
+        return uri
+    path = Path(project_path).resolve() / database
+    path.parent.mkdir(parents=True, exist_ok=True)  # SQLite creates no folders
+    return f"{_SQLITE}{path}"
+
+
+def sqlite_path(uri: str, project_path: str | Path) -> Path | None:
+    """The database file of a ``sqlite:///`` URI (relative: in the project), else None."""
+    if not uri.startswith(_SQLITE):
+        return None
+    return Path(project_path).resolve() / uri.removeprefix(_SQLITE)

@@ -1,0 +1,137 @@
+"""``python -m mnist_classifier.serving`` (``make serve``): the champion model over HTTP.
+
+Serves ``models:/<dataset>_classifier@champion`` (the latest version when no version is
+champion) from the project's MLflow store on 127.0.0.1, port ``PORT`` (default 5001),
+with the API of serving/app.py, in one worker process per core (``WORKERS``), each with
+its own copy of the model. With no registered model it stops with one line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+import mlflow
+import uvicorn
+from fastapi import FastAPI
+
+from mnist_classifier.mlflow_store import sqlite_path
+from mnist_classifier.params import available_cores
+from mnist_classifier.serving.app import create_app
+from mnist_classifier.serving.registry import NoModelError, registered_name, serving_uri
+from mnist_classifier.startup import quiet_harmless_warnings
+
+logger = logging.getLogger("mnist_classifier.serving")
+
+# What main() hands to the worker processes, which import this module afresh.
+_MODEL, _LIMIT = "MNIST_CLASSIFIER_MODEL_URI", "MNIST_CLASSIFIER_MAX_REQUEST_BYTES"
+
+#: The project's store, as conf/base/mlflow.yml names it.
+PROJECT_STORE = "sqlite:///mlruns/mlflow.db"
+
+
+def arguments(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m mnist_classifier.serving")
+    parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "5001")))
+    parser.add_argument(
+        "--dataset", default="mnist", help="serves <dataset>_classifier"
+    )
+    parser.add_argument("--model-uri", help="another model, e.g. models:/NAME/3")
+    parser.add_argument(
+        "--tracking-uri",
+        default=os.environ.get("MLFLOW_TRACKING_URI", PROJECT_STORE),
+        help="the MLflow store (default: the project's, mlruns/mlflow.db)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=int(os.environ.get("WORKERS", "0")),
+        help="server processes, each with the model (default: one per core)",
+    )
+    parser.add_argument(
+        "--max-request-bytes",
+        type=int,
+        default=int(os.environ.get("MAX_REQUEST_BYTES", str(16 * 2**20))),
+        help="larger request bodies get 413 (default 16 MiB)",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = arguments(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(levelname)s %(name)s: %(message)s"
+    )
+    quiet_harmless_warnings()
+    try:
+        uri = args.model_uri or serving_uri(
+            _client(args.tracking_uri), registered_name(args.dataset)
+        )
+    except NoModelError as error:
+        print(f"make serve: {error}", file=sys.stderr)  # noqa: T201
+        return 1
+    version = _version(uri)
+    os.environ.update(
+        {
+            _MODEL: version,
+            _LIMIT: str(args.max_request_bytes),
+            "MLFLOW_TRACKING_URI": mlflow.get_tracking_uri(),
+        }
+    )
+    workers = args.workers or available_cores()
+    logger.info(
+        "Serving %s (%s) on http://%s:%d with %d worker(s)",
+        uri,
+        version,
+        args.host,
+        args.port,
+        workers,
+    )
+    uvicorn.run(
+        "mnist_classifier.serving.__main__:app_from_environment",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=workers,
+        log_level="warning",
+    )
+    return 0
+
+
+def app_from_environment() -> FastAPI:
+    """The API on the model ``main`` chose; each worker process loads its own copy."""
+    quiet_harmless_warnings()
+    uri = os.environ[_MODEL]
+    model = mlflow.pyfunc.load_model(uri)
+    return create_app(model.predict, int(os.environ[_LIMIT]), description=uri)
+
+
+def _version(uri: str) -> str:
+    """The alias resolved to its version, so that every worker loads the same one."""
+    name, _, alias = uri.removeprefix("models:/").partition("@")
+    if not alias:
+        return uri
+    version = mlflow.MlflowClient().get_model_version_by_alias(name, alias).version
+    return f"models:/{name}/{version}"
+
+
+def _client(tracking_uri: str) -> mlflow.MlflowClient:
+    """The store's client; a missing SQLite store is no model, and is not created."""
+    database = sqlite_path(tracking_uri, Path.cwd())
+    if database is not None:
+        if not database.exists():
+            raise NoModelError(
+                f"No MLflow store at {database}, so no model: train one with "
+                "`make run` (or `kedro run`) first."
+            )
+        tracking_uri = f"sqlite:///{database}"
+    mlflow.set_tracking_uri(tracking_uri)
+    return mlflow.MlflowClient()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

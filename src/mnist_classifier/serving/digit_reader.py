@@ -1,0 +1,133 @@
+"""The whole inference path as one MLflow pyfunc model: image files in, predictions out.
+
+``DigitReader`` takes a DataFrame with a column ``image`` of file bytes (any format and
+size Pillow reads) and answers one row per image with the columns of the inference
+pipeline's ``predictions.csv``: ``prediction``, ``confidence``, ``p0``... and
+``status``. It runs the same functions as the pipeline (``preprocessing.prepare`` and
+``classify_batch``): there is one preprocessing code path, never a copy. A broken file
+gets its status, as in the pipeline, and the other images are still answered.
+
+Every training run logs one (``hooks/registry.py``): the Keras file and its card as
+artifacts, the package's code beside them, the class names in the model's metadata.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import tempfile
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import pandas as pd
+from mlflow.models import ModelSignature
+from mlflow.types import ColSpec, Schema
+from PIL import Image
+
+import mnist_classifier
+from mnist_classifier.classifier import TrainedClassifier
+from mnist_classifier.datasets import ClassifierDataset
+from mnist_classifier.params import InferenceParams
+from mnist_classifier.pipelines.inference.nodes import classify_batch
+from mnist_classifier.pipelines.inference.preprocessing import prepare
+
+#: What the served model reads: one image file per row, base64 in MLflow's JSON.
+INPUT = Schema([ColSpec("binary", "image")])
+#: What a logged model needs to run; pinned to what is installed when it is logged.
+REQUIREMENTS = (
+    "keras",
+    "tensorflow-cpu",
+    "numpy",
+    "pandas",
+    "pillow",
+    "scipy",
+    "pydantic",
+    "kedro",
+    "matplotlib",
+    "mlflow",
+)
+
+
+def open_image(data: bytes) -> Image.Image:
+    """Opens file bytes as Pillow does a file: lazily, the size checked on opening."""
+    return Image.open(io.BytesIO(data))
+
+
+def blank_png(shape: tuple[int, int]) -> bytes:
+    """A plain image: the logged model's input example, answered ``empty image``."""
+    buffer = io.BytesIO()
+    Image.new("L", shape[::-1], 255).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def signature(class_names: list[str]) -> ModelSignature:
+    """Image bytes in; per image the prediction, its confidence, p0..pN and a status."""
+    outputs = [
+        ColSpec("long", "prediction", required=False),
+        ColSpec("double", "confidence", required=False),
+        *(ColSpec("double", f"p{k}", required=False) for k in range(len(class_names))),
+        ColSpec("string", "status"),
+    ]
+    return ModelSignature(inputs=INPUT, outputs=Schema(outputs))
+
+
+class DigitReader(mlflow.pyfunc.PythonModel):
+    """Reads digits from image files as the inference pipeline does; MLflow's pyfunc."""
+
+    def load_context(self, context: mlflow.pyfunc.PythonModelContext) -> None:
+        """Loads the classifier (Keras file and card) and the inference settings."""
+        folder = Path(context.artifacts["classifier"])
+        self.classifier = ClassifierDataset(
+            filepath=str(folder / "classifier.keras")
+        ).load()
+        self.inference = InferenceParams.model_validate(context.model_config)
+
+    def predict(
+        self,
+        context: mlflow.pyfunc.PythonModelContext,
+        model_input: pd.DataFrame,
+        params: dict[str, Any] | None = None,
+    ) -> pd.DataFrame:
+        """One row per image: prediction, confidence, p0..pN, status (``ok`` or why not)."""
+        return read_digits(list(model_input["image"]), self.classifier, self.inference)
+
+
+def read_digits(
+    files: list[bytes], classifier: TrainedClassifier, inference: InferenceParams
+) -> pd.DataFrame:
+    """Classifies image files given as bytes, exactly as the inference pipeline does."""
+    work = functools.partial(
+        prepare, with_thumbnail=False, max_pixels=inference.max_pixels
+    )
+    prepared = [work(functools.partial(open_image, bytes(data))) for data in files]
+    names = [str(index) for index in range(len(files))]
+    return classify_batch(names, prepared, classifier).drop(columns="image")
+
+
+def log_digit_reader(
+    classifier: TrainedClassifier, inference: InferenceParams, name: str
+) -> mlflow.models.model.ModelInfo:
+    """Logs the classifier as a ``DigitReader`` to the active MLflow run.
+
+    The Keras file and its card are the model's artifacts, the package's code travels
+    with it (so a served copy preprocesses as this version did), and the dataset and
+    class names are in its metadata.
+    """
+    card = classifier.card
+    with tempfile.TemporaryDirectory() as tmp:
+        ClassifierDataset(filepath=f"{tmp}/classifier.keras").save(classifier)
+        return mlflow.pyfunc.log_model(
+            name=name,
+            python_model=str(Path(__file__).with_name("model_code.py")),
+            artifacts={"classifier": tmp},
+            model_config=inference.model_dump(mode="json"),
+            code_paths=[str(Path(mnist_classifier.__file__).parent)],
+            signature=signature(card.class_names),
+            input_example=pd.DataFrame({"image": [blank_png(card.image_shape)]}),
+            metadata={"dataset": card.dataset, "class_names": card.class_names},
+            pip_requirements=[
+                f"{package}=={version(package)}" for package in REQUIREMENTS
+            ],
+        )

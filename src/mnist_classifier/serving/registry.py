@@ -1,0 +1,127 @@
+"""The model registry: one version per training run, and the ``champion`` alias.
+
+A dataset's models are registered as ``<dataset>_classifier`` (``mnist_classifier`` for
+MNIST). Each version is tagged with the Kedro run that trained it and its test
+accuracy. ``champion`` moves to a new version only when its test accuracy is at least
+the current champion's; serving takes the champion, or the latest version if there is
+none.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from mlflow import MlflowClient
+from mlflow.entities.model_registry import ModelVersion
+from mlflow.exceptions import MlflowException
+
+logger = logging.getLogger(__name__)
+
+CHAMPION = "champion"
+ACCURACY_TAG = "test_accuracy"
+RUN_TAG = "kedro_run_id"
+
+
+class NoModelError(LookupError):
+    """There is no registered model to serve; the message says what to do."""
+
+
+def registered_name(dataset: str) -> str:
+    """The registry name of a dataset's classifier: ``mnist`` -> ``mnist_classifier``."""
+    return f"{dataset}_classifier"
+
+
+@dataclass(frozen=True)
+class Registration:
+    """What registering a run's model did: its version and whether it is champion now."""
+
+    name: str
+    version: str
+    champion: bool
+    reason: str
+
+
+def register(
+    client: MlflowClient,
+    name: str,
+    model_uri: str,
+    *,
+    kedro_run_id: str,
+    test_accuracy: float,
+) -> Registration:
+    """Registers the model as a new version and moves ``champion`` if it is as good."""
+    if not _exists(client, name):
+        client.create_registered_model(name)
+    created = client.create_model_version(
+        name,
+        model_uri,
+        tags={RUN_TAG: kedro_run_id, ACCURACY_TAG: f"{test_accuracy:.6f}"},
+    )
+    champion = champion_version(client, name)
+    if champion is None or test_accuracy >= _accuracy(champion):
+        client.set_registered_model_alias(name, CHAMPION, created.version)
+        reason = (
+            "the first version"
+            if champion is None
+            else f"{test_accuracy:.4%} >= version {champion.version}'s "
+            f"{_accuracy(champion):.4%}"
+        )
+        promoted = True
+    else:
+        reason = (
+            f"{test_accuracy:.4%} < version {champion.version}'s "
+            f"{_accuracy(champion):.4%}, which stays champion"
+        )
+        promoted = False
+    registration = Registration(name, created.version, promoted, reason)
+    logger.info(
+        "Registered %s version %s; %s: %s.",
+        name,
+        created.version,
+        f"'{CHAMPION}' now" if promoted else f"'{CHAMPION}' not moved",
+        reason,
+    )
+    return registration
+
+
+def champion_version(client: MlflowClient, name: str) -> ModelVersion | None:
+    """The version the ``champion`` alias points at, if any."""
+    try:
+        return client.get_model_version_by_alias(name, CHAMPION)
+    except MlflowException:
+        return None
+
+
+def serving_uri(client: MlflowClient, name: str) -> str:
+    """``models:/<name>@champion``, else the latest version's URI.
+
+    Raises:
+        NoModelError: if nothing is registered under ``name``.
+    """
+    if champion_version(client, name) is not None:
+        return f"models:/{name}@{CHAMPION}"
+    versions = (
+        client.search_model_versions(f"name = '{name}'")
+        if _exists(client, name)
+        else []
+    )
+    if not versions:
+        raise NoModelError(
+            f"No model '{name}' in the registry at {client.tracking_uri}: train one "
+            "with `make run` (or `kedro run`) first."
+        )
+    latest = max(versions, key=lambda version: int(version.version))
+    return f"models:/{name}/{latest.version}"
+
+
+def _exists(client: MlflowClient, name: str) -> bool:
+    try:
+        client.get_registered_model(name)
+    except MlflowException:
+        return False
+    return True
+
+
+def _accuracy(version: ModelVersion) -> float:
+    return float(version.tags.get(ACCURACY_TAG, "-inf"))

@@ -1,0 +1,277 @@
+"""End to end: trained runs register versions, and the served champion answers as the
+batch pipeline does. Everything happens in a temporary copy of the project; the server
+runs in its own process group on a free loopback port and is stopped by that group.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from kedro.framework.session import KedroSession
+from kedro.framework.startup import bootstrap_project
+from kedro.io.core import Version
+from kedro_datasets.partitions import PartitionedDataset
+from mlflow import MlflowClient
+
+from mnist_classifier.datasets import ClassifierDataset
+from mnist_classifier.params import InferenceParams
+from mnist_classifier.pipelines.inference.nodes import predict_digits
+from mnist_classifier.realistic import write_realistic_folder
+from mnist_classifier.serving.registry import CHAMPION, serving_uri
+from tests.conftest import PROJECT_ROOT, SAMPLE_DIR, load_sample
+
+from ..pipelines.inference.conftest import png_header
+
+MAX_REQUEST_BYTES = 3_000_000
+
+
+def kedro_run(project: Path, pipelines=None, **runtime_params) -> str:
+    """Runs the project in the test environment; returns the run's session id."""
+    bootstrap_project(project)
+    with KedroSession.create(
+        project_path=project, env="test", runtime_params=runtime_params
+    ) as session:
+        session.run(pipeline_names=pipelines)
+        return session.session_id
+
+
+def registry(project: Path) -> MlflowClient:
+    return MlflowClient(f"sqlite:///{project / 'mlruns' / 'mlflow.db'}")
+
+
+def test_each_training_run_registers_a_version_and_champion_needs_accuracy(
+    project_copy: Path, caplog
+):
+    caplog.set_level("INFO", logger="mnist_classifier")
+    first = kedro_run(project_copy)
+    worse = kedro_run(project_copy, training={"fit": {"epochs": 1}})
+    same = kedro_run(project_copy)  # as accurate as the first: at least, so it moves
+
+    client = registry(project_copy)
+    versions = sorted(
+        client.search_model_versions("name = 'mnist_classifier'"),
+        key=lambda version: int(version.version),
+    )
+    assert [version.tags["kedro_run_id"] for version in versions] == [
+        first,
+        worse,
+        same,
+    ]
+    accuracy = [float(version.tags["test_accuracy"]) for version in versions]
+    assert accuracy[1] < accuracy[0] == accuracy[2]
+    for version in versions:  # each one is the model its run logged
+        assert (
+            client.get_run(version.run_id).data.tags["run_id"]
+            == (version.tags["kedro_run_id"])
+        )
+    champion = client.get_model_version_by_alias("mnist_classifier", CHAMPION)
+    assert str(champion.version) == "3"
+    messages = [record.getMessage() for record in caplog.records]
+    assert any(
+        "version 2; 'champion' not moved" in message and "stays champion" in message
+        for message in messages
+    ), messages
+    assert (
+        serving_uri(client, "mnist_classifier") == "models:/mnist_classifier@champion"
+    )
+
+
+def test_runs_that_train_nothing_register_nothing(project_copy: Path):
+    kedro_run(project_copy)
+    kedro_run(project_copy, pipelines=["evaluate"])
+    versions = registry(project_copy).search_model_versions("name = 'mnist_classifier'")
+    assert len(versions) == 1
+
+
+def test_serving_without_a_model_is_one_clear_line(project_copy: Path):
+    result = subprocess.run(
+        [sys.executable, "-m", "mnist_classifier.serving", "--port", str(free_port())],
+        cwd=project_copy,
+        env=server_environment(),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert "no model" in line and "make run" in line
+    assert not (project_copy / "mlruns").exists()  # and no empty store made
+
+
+def server_environment() -> dict[str, str]:
+    """This environment without the store that MLflow exports after set_tracking_uri,
+    so that the server uses the project's own, as `make serve` does."""
+    return {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def request(url: str, payload: dict | bytes) -> tuple[int, dict]:
+    body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    call = urllib.request.Request(
+        url, data=body, headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(call, timeout=60) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def split(files: list[bytes]) -> dict:
+    rows = [[base64.b64encode(data).decode()] for data in files]
+    return {"dataframe_split": {"columns": ["image"], "data": rows}}
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory) -> Iterator[tuple[Path, str]]:
+    """A project copy with a trained model and batch predictions, and its server."""
+    project = tmp_path_factory.mktemp("served")
+    for name in ["pyproject.toml", ".telemetry"]:
+        shutil.copy(PROJECT_ROOT / name, project / name)
+    shutil.copytree(PROJECT_ROOT / "conf", project / "conf", ignore=_no_local)
+    shutil.copytree(SAMPLE_DIR, project / "data/01_raw/mnist_sample")
+    (project / "src").mkdir()  # the package is imported from where it is installed
+    shutil.copytree(
+        PROJECT_ROOT / "data/01_raw/custom_digits", project / "photos/custom_digits"
+    )
+    images, labels = (load_sample("t10k", kind) for kind in ["images", "labels"])
+    write_realistic_folder(images[:40], labels[:40], project / "photos/realistic", 3)
+    (project / "photos/broken.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    cwd = Path.cwd()
+    os.chdir(project)
+    try:
+        kedro_run(project)
+        kedro_run(project, pipelines=["inference"], input_dir="photos")
+    finally:
+        os.chdir(cwd)
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "mnist_classifier.serving", "--port", str(port)],
+        cwd=project,
+        env={**server_environment(), "MAX_REQUEST_BYTES": str(MAX_REQUEST_BYTES)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group, stopped as one below
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_for(f"{url}/health", server)
+        yield project, url
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+
+
+def _no_local(directory: str, names: list[str]) -> list[str]:
+    return (
+        [name for name in names if name != ".gitkeep"]
+        if directory.endswith("local")
+        else []
+    )
+
+
+def _wait_for(url: str, server: subprocess.Popen, seconds: float = 90) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"the server stopped: {server.stdout.read().decode()[-2000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    pytest.fail(f"no answer from {url} in {seconds} s")
+
+
+def test_the_served_model_answers_as_the_batch_pipeline(served):
+    project, url = served
+    (csv,) = (project / "data/07_model_output/mnist/predictions.csv").glob("*/*.csv")
+    batch = pd.read_csv(csv).set_index("image")
+    names = list(batch.index)
+    files = [(project / "photos" / name).read_bytes() for name in names]
+
+    status, answer = request(f"{url}/invocations", split(files))
+
+    assert status == 200
+    served_rows = pd.DataFrame(answer["predictions"], index=names)
+    assert len(served_rows) == len(names) > 50
+    assert served_rows["status"].tolist() == batch["status"].tolist()
+    assert batch.loc["broken.png", "status"] != "ok"
+    ok = batch["status"] == "ok"
+    assert served_rows.loc[ok, "prediction"].astype(int).tolist() == (
+        batch.loc[ok, "prediction"].astype(int).tolist()
+    )
+    columns = [f"p{k}" for k in range(10)]
+    # predictions.csv keeps six decimals: within 1e-5 of it.
+    np.testing.assert_allclose(
+        served_rows.loc[ok, columns].to_numpy(dtype=float),
+        batch.loc[ok, columns].to_numpy(dtype=float),
+        atol=1e-5,
+    )
+    # The pipeline's node itself, in this process: the same numbers within 1e-5.
+    loaders = PartitionedDataset(
+        path=str(project / "photos"), dataset="pillow.ImageDataset"
+    ).load()
+    classifier = ClassifierDataset(
+        filepath=str(project / "data/06_models/mnist/classifier.keras"),
+        version=Version(None, None),
+    ).load()
+    node, _ = predict_digits(
+        loaders, classifier, InferenceParams(input_dir="photos", workers=1)
+    )
+    node = node.set_index("image").loc[names]
+    np.testing.assert_allclose(
+        served_rows.loc[ok, columns].to_numpy(dtype=float),
+        node.loc[ok, columns].to_numpy(dtype=float),
+        atol=1e-5,
+    )
+    # One image per request gives the same answers as all at once.
+    for name, data in list(zip(names, files))[:5]:
+        status, single = request(f"{url}/invocations", split([data]))
+        (record,) = single["predictions"]
+        assert status == 200 and record["status"] == served_rows.loc[name, "status"]
+        if record["status"] == "ok":
+            assert record["p0"] == pytest.approx(served_rows.loc[name, "p0"], abs=1e-5)
+
+
+def test_bad_requests_get_4xx_and_the_server_stays_up(served):
+    _, url = served
+    assert request(f"{url}/invocations", b"not json")[0] == 400
+    status, answer = request(
+        f"{url}/invocations",
+        {"dataframe_split": {"columns": ["picture"], "data": [["aGk="]]}},
+    )
+    assert status == 400 and "no column 'image'" in answer["error"]
+    status, answer = request(f"{url}/invocations", split([b"x" * MAX_REQUEST_BYTES]))
+    assert status == 413 and "over the limit" in answer["error"]
+    # 144 megapixels declared: refused before a pixel is decoded, as in the pipeline.
+    status, answer = request(f"{url}/invocations", split([png_header(12_000, 12_000)]))
+    assert status == 200 and answer["predictions"][0]["status"] == "too large"
+    with urllib.request.urlopen(f"{url}/ping", timeout=5) as response:
+        assert response.status == 200
