@@ -15,5 +15,7 @@ def test_each_dataset_has_its_own_registered_name():
 
 def test_an_empty_registry_says_to_train_first(tmp_path):
     client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
-    with pytest.raises(NoModelError, match=r"No model 'mnist_classifier' .* `make run`"):
+    with pytest.raises(
+        NoModelError, match=r"No model 'mnist_classifier' .* `make run`"
+    ):
         serving_uri(client, "mnist_classifier")

@@ -9,6 +9,7 @@ its own copy of the model. With no registered model it stops with one line.
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import os
 import sys
@@ -106,8 +107,14 @@ def app_from_environment() -> FastAPI:
     """The API on the model ``main`` chose; each worker process loads its own copy."""
     quiet_harmless_warnings()
     uri = os.environ[_MODEL]
-    model = mlflow.pyfunc.load_model(uri)
-    return create_app(model.predict, int(os.environ[_LIMIT]), description=uri)
+    reader = mlflow.pyfunc.load_model(uri).unwrap_python_model()
+    # The logged model's own predict: the API has already checked what MLflow's
+    # signature enforcement would (one column of bytes), so it is not done twice.
+    return create_app(
+        functools.partial(reader.predict, None),
+        int(os.environ[_LIMIT]),
+        description=uri,
+    )
 
 
 def _version(uri: str) -> str:
