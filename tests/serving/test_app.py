@@ -170,3 +170,23 @@ async def test_concurrent_requests_share_one_call_and_get_their_own_rows():
     statuses = [response.json()["predictions"][0]["status"] for response in responses]
     assert statuses == ["ok", "not an image", "ok", "not an image", "ok"]
     assert sum(calls) == 5 and max(calls) > 1  # fewer calls than requests
+
+
+@pytest.mark.anyio
+async def test_a_client_that_gives_up_does_not_stop_the_others():
+    def slow_predict(frame: pd.DataFrame) -> pd.DataFrame:
+        time.sleep(0.1)
+        return fake_predict(frame)
+
+    app = create_app(slow_predict, max_request_bytes=LIMIT)
+    payload = {"dataframe_split": {"columns": ["image"], "data": [[b64(b"\x89PNG")]]}}
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+        impatient = asyncio.create_task(client.post("/invocations", json=payload))
+        await asyncio.sleep(0.02)
+        impatient.cancel()  # gone while its image is being read
+        response = await asyncio.wait_for(
+            client.post("/invocations", json=payload), timeout=10
+        )
+    assert response.status_code == 200
+    assert response.json()["predictions"][0]["status"] == "ok"

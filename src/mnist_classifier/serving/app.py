@@ -82,12 +82,14 @@ class Batcher:
                 )
             except Exception as error:  # each waiting request learns of it
                 for _, answer in waiting:
-                    answer.set_exception(error)
+                    if not answer.done():  # done: its client has gone
+                        answer.set_exception(error)
                 continue
             start = 0
             for request, answer in waiting:
-                rows = table.iloc[start : start + len(request)]
-                answer.set_result(rows.reset_index(drop=True))
+                if not answer.done():
+                    rows = table.iloc[start : start + len(request)]
+                    answer.set_result(rows.reset_index(drop=True))
                 start += len(request)
 
 
