@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import http.client
 import json
 import os
@@ -162,7 +163,11 @@ def main() -> None:
         rss_end = rss_mb(server.pid)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
+        try:
+            server.wait(timeout=30)
+        finally:  # the workers too, whatever became of their parent
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(server.pid, signal.SIGKILL)
     figures |= {
         "clients": args.clients,
         "seconds": args.seconds,

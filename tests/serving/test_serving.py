@@ -6,6 +6,7 @@ runs in its own process group on a free loopback port and is stopped by that gro
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import shutil
@@ -179,12 +180,33 @@ def served(tmp_path_factory) -> Iterator[tuple[Path, str]]:
         _wait_for(f"{url}/health", server)
         yield project, url
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
+        stop_group(server)
+    assert running_in_group(server.pid) == []  # not one of its processes is left
+
+
+def stop_group(server: subprocess.Popen) -> None:
+    """Stops the server and its worker processes: its whole process group."""
+    os.killpg(server.pid, signal.SIGTERM)
+    try:
+        server.wait(timeout=20)
+    finally:  # a worker may outlive its parent's SIGTERM: nothing is left running
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
+        server.wait()
+
+
+def running_in_group(group: int) -> list[int]:
+    """The live (not zombie) processes of a process group, from /proc."""
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        state, pgrp = fields[0], int(fields[2])
+        if pgrp == group and state != "Z":
+            members.append(int(stat.parent.name))
+    return members
 
 
 def _no_local(directory: str, names: list[str]) -> list[str]:

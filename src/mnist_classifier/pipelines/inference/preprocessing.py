@@ -295,7 +295,7 @@ def centre_in_frame(ink: np.ndarray) -> np.ndarray:
     scale = BOX_SIZE / max(height, width)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
     digit = Image.fromarray(np.uint8(np.round(ink * 255)))
-    # reducing_gap: box-reduce large crops first, then anti-alias (as fine, 3x faster)
+    # reducing_gap: box-reduce large crops first, then anti-alias (as fine, and faster)
     box = np.asarray(digit.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0))
     if not box.any():
         raise UnusableImageError("empty image")
