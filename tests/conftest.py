@@ -68,20 +68,24 @@ def model_card(dataset_params) -> ModelCard:
     )
 
 
-@pytest.fixture
-def project_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A copy of the project's configuration and sample data in a temporary folder.
+def copy_project(destination: Path) -> Path:
+    """Copies the project's configuration and sample data into ``destination``.
 
-    Runs in it write their artifacts there, never into the real project's data/.
+    Runs in the copy write their artifacts there, never into the real project's data/.
     """
     for name in ["pyproject.toml", ".telemetry"]:
-        shutil.copy(PROJECT_ROOT / name, tmp_path / name)
-    shutil.copytree(PROJECT_ROOT / "conf", tmp_path / "conf", ignore=_local_conf)
-    shutil.copytree(SAMPLE_DIR, tmp_path / "data" / "01_raw" / "mnist_sample")
-    (
-        tmp_path / "src"
-    ).mkdir()  # the package itself is imported from where it is installed
-    monkeypatch.chdir(tmp_path)
+        shutil.copy(PROJECT_ROOT / name, destination / name)
+    shutil.copytree(PROJECT_ROOT / "conf", destination / "conf", ignore=_local_conf)
+    shutil.copytree(SAMPLE_DIR, destination / "data" / "01_raw" / "mnist_sample")
+    # The package itself is imported from where it is installed.
+    (destination / "src").mkdir()
+    return destination
+
+
+@pytest.fixture
+def project_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the project (``copy_project``) in a temporary folder, the cwd."""
+    monkeypatch.chdir(copy_project(tmp_path))
     return tmp_path
 
 

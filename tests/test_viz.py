@@ -8,16 +8,10 @@ a browser of its own). Everything runs in a temporary copy of the project.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import random
 import re
-import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,6 +22,7 @@ from PIL import Image
 from playwright.sync_api import BrowserContext, Page, sync_playwright
 
 from mnist_classifier.pipeline_registry import register_pipelines
+from tests.servers import free_port, left_running, stop_group, wait_until_up
 
 pytestmark = pytest.mark.browser
 
@@ -84,18 +79,6 @@ def catalog_config(project_copy: Path) -> dict[str, dict]:
     )["catalog"]
 
 
-def free_port() -> int:
-    """A free loopback port below 49152 (kedro-viz refuses the ephemeral range)."""
-    for port in random.sample(range(20_000, 49_000), 100):
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port for kedro-viz")
-
-
 @pytest.fixture
 def viz_url(project_copy: Path) -> Iterator[str]:
     """Starts `kedro viz run` on a free loopback port; stops it by its process id."""
@@ -118,31 +101,14 @@ def viz_url(project_copy: Path) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_for_server(f"{url}/api/main", server, project_copy / "kedro-viz.log")
+        wait_until_up(
+            f"{url}/api/main", server, (project_copy / "kedro-viz.log").read_text
+        )
         yield url
     finally:
-        with contextlib.suppress(ProcessLookupError):  # the group may be gone already
-            os.killpg(server.pid, signal.SIGTERM)
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(server.pid, signal.SIGKILL)
-                server.wait()
+        stop_group(server)
         log.close()
-
-
-def wait_for_server(url: str, server: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"kedro viz run exited:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    pytest.fail(f"kedro viz run did not answer at {url}:\n{log.read_text()[-3000:]}")
+    assert left_running(server.pid) == []
 
 
 @pytest.fixture

@@ -6,15 +6,11 @@ runs in its own process group on a free loopback port and is stopped by that gro
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -34,7 +30,8 @@ from mnist_classifier.params import InferenceParams
 from mnist_classifier.pipelines.inference.nodes import predict_digits
 from mnist_classifier.realistic import write_realistic_folder
 from mnist_classifier.serving.registry import CHAMPION, serving_uri
-from tests.conftest import PROJECT_ROOT, SAMPLE_DIR, load_sample
+from tests.conftest import PROJECT_ROOT, copy_project, load_sample
+from tests.servers import free_port, left_running, stop_group, wait_until_up
 
 from ..pipelines.inference.conftest import png_header
 
@@ -121,12 +118,6 @@ def server_environment() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def request(url: str, payload: dict | bytes) -> tuple[int, dict]:
     body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
     call = urllib.request.Request(
@@ -147,12 +138,7 @@ def split(files: list[bytes]) -> dict:
 @pytest.fixture(scope="module")
 def served(tmp_path_factory) -> Iterator[tuple[Path, str]]:
     """A project copy with a trained model and batch predictions, and its server."""
-    project = tmp_path_factory.mktemp("served")
-    for name in ["pyproject.toml", ".telemetry"]:
-        shutil.copy(PROJECT_ROOT / name, project / name)
-    shutil.copytree(PROJECT_ROOT / "conf", project / "conf", ignore=_no_local)
-    shutil.copytree(SAMPLE_DIR, project / "data/01_raw/mnist_sample")
-    (project / "src").mkdir()  # the package is imported from where it is installed
+    project = copy_project(tmp_path_factory.mktemp("served"))
     shutil.copytree(
         PROJECT_ROOT / "data/01_raw/custom_digits", project / "photos/custom_digits"
     )
@@ -166,69 +152,23 @@ def served(tmp_path_factory) -> Iterator[tuple[Path, str]]:
         kedro_run(project, pipelines=["inference"], input_dir="photos")
     finally:
         os.chdir(cwd)
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "mnist_classifier.serving", "--port", str(port)],
-        cwd=project,
-        env={**server_environment(), "MAX_REQUEST_BYTES": str(MAX_REQUEST_BYTES)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # its own process group, stopped as one below
-    )
+    port, log = free_port(), project / "server.log"
+    with log.open("w") as output:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "mnist_classifier.serving", "--port", str(port)],
+            cwd=project,
+            env={**server_environment(), "MAX_REQUEST_BYTES": str(MAX_REQUEST_BYTES)},
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, stopped as one below
+        )
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_for(f"{url}/health", server)
+        wait_until_up(f"{url}/health", server, log.read_text)
         yield project, url
     finally:
         stop_group(server)
-    assert running_in_group(server.pid) == []  # not one of its processes is left
-
-
-def stop_group(server: subprocess.Popen) -> None:
-    """Stops the server and its worker processes: its whole process group."""
-    os.killpg(server.pid, signal.SIGTERM)
-    try:
-        server.wait(timeout=20)
-    finally:  # a worker may outlive its parent's SIGTERM: nothing is left running
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(server.pid, signal.SIGKILL)
-        server.wait()
-
-
-def running_in_group(group: int) -> list[int]:
-    """The live (not zombie) processes of a process group, from /proc."""
-    members = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:  # gone meanwhile
-            continue
-        state, pgrp = fields[0], int(fields[2])
-        if pgrp == group and state != "Z":
-            members.append(int(stat.parent.name))
-    return members
-
-
-def _no_local(directory: str, names: list[str]) -> list[str]:
-    return (
-        [name for name in names if name != ".gitkeep"]
-        if directory.endswith("local")
-        else []
-    )
-
-
-def _wait_for(url: str, server: subprocess.Popen, seconds: float = 90) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"the server stopped: {server.stdout.read().decode()[-2000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    pytest.fail(f"no answer from {url} in {seconds} s")
+    assert left_running(server.pid) == []  # not one of its processes is left
 
 
 def test_the_served_model_answers_as_the_batch_pipeline(served):
