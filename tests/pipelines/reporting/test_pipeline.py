@@ -14,17 +14,14 @@ from kedro_datasets.pandas import CSVDataset
 from kedro_datasets.text import TextDataset
 from PIL import Image
 
-from mnist_classifier.classifier import (
-    EpochRecord,
-    ModelCard,
-    TrainedClassifier,
-    TrainingHistory,
-)
-from mnist_classifier.params import ArchitectureParams, ReportingParams, TrainingParams
+from mnist_classifier.classifier import TrainedClassifier
+from mnist_classifier.params import ReportingParams
 from mnist_classifier.pipelines.reporting import create_pipeline
 
 
-def test_pipeline_writes_every_report(tmp_path: Path, sample_test, dataset_params):
+def test_pipeline_writes_every_report(
+    tmp_path: Path, sample_test, dataset_params, model_card
+):
     images, labels = sample_test
     model = keras.Sequential(
         [
@@ -33,33 +30,6 @@ def test_pipeline_writes_every_report(tmp_path: Path, sample_test, dataset_param
             keras.layers.Flatten(),
             keras.layers.Dense(10, "softmax"),
         ]
-    )
-    history = TrainingHistory(
-        training_seconds=1.0,
-        parameters=model.count_params(),
-        training_images=10,
-        validation_images=10,
-        best_epoch=1,
-        hyperparameters=TrainingParams(
-            seed=0, architecture=ArchitectureParams(conv_filters=[4])
-        ),
-        records=[
-            EpochRecord(
-                epoch=1,
-                loss=2,
-                accuracy=0.1,
-                val_loss=2,
-                val_accuracy=0.1,
-                learning_rate=0.001,
-                seconds=1,
-            )
-        ],
-    )
-    card = ModelCard(
-        dataset="mnist",
-        class_names=dataset_params.class_names,
-        image_shape=(28, 28),
-        history=history,
     )
     files = {
         "metrics": (JSONDataset, "metrics.json"),
@@ -73,7 +43,7 @@ def test_pipeline_writes_every_report(tmp_path: Path, sample_test, dataset_param
     catalog = DataCatalog(
         {
             "classifier": MemoryDataset(
-                TrainedClassifier(model, card), copy_mode="assign"
+                TrainedClassifier(model, model_card), copy_mode="assign"
             ),
             "test_images": MemoryDataset(images),
             "test_labels": MemoryDataset(labels),
