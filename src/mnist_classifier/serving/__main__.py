@@ -69,9 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     quiet_harmless_warnings()
     try:
-        uri = args.model_uri or serving_uri(
-            _client(args.tracking_uri), registered_name(args.dataset)
-        )
+        client = _client(args.tracking_uri)  # also where models:/ URIs are looked up
+        uri = args.model_uri or serving_uri(client, registered_name(args.dataset))
     except NoModelError as error:
         print(f"make serve: {error}", file=sys.stderr)  # noqa: T201
         return 1
