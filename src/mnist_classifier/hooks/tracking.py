@@ -40,7 +40,7 @@ logger = logging.getLogger(__name__)
 
 
 class ExperimentTrackingHook(MlflowHook):
-    """kedro-mlflow's hook with a project-local store, readable parameters and models."""
+    """kedro-mlflow's hook with a project-local store, readable parameters and figures."""
 
     def __init__(self, figures: Iterable[str] = ()) -> None:
         """Names the figures to log to MLflow (besides saving them) when saved.
