@@ -93,12 +93,15 @@ serve: install  ## Serve models:/mnist_classifier@champion on http://127.0.0.1:$
 bench: install  ## Reference convnet vs default vs accurate training (about 25 min).
 	$(BIN)/python scripts/benchmark.py
 
-# The pins of packages only another Python version installs (overrides, on 3.11) stay;
+# The pins of packages only another Python version installs (overrides, on 3.11) stay,
+# and so do pins with an environment marker (soupsieve: a release for 3.11.0-3.11.4);
 # --all keeps setuptools and wheel, which venvs of Python 3.12 and later don't bundle.
 constraints: install  ## Re-pin constraints.txt to what is installed now.
-	{ $(BIN)/pip freeze --all --exclude-editable | grep -v -e '^mnist' -e '^pip=='; tail -n +3 constraints.txt; } \
-		| awk -F== '{ name = tolower($$1); key = name; gsub(/[-_.]+/, "-", key) } !seen[key]++ { print name "\t" $$0 }' \
-		| LC_ALL=C sort -k1,1 | cut -f2- > constraints.pins
+	{ grep '^[^#].*;' constraints.txt; $(BIN)/pip freeze --all --exclude-editable | grep -v -e '^mnist' -e '^pip=='; tail -n +3 constraints.txt; } \
+		| awk -F== '{ name = tolower($$1); key = name; gsub(/[-_.]+/, "-", key) } \
+			/;/ { if (!line[$$0]++) { marked[key] = 1; print name "\t" $$0 }; next } \
+			!(key in marked) && !seen[key]++ { print name "\t" $$0 }' \
+		| LC_ALL=C sort -s -k1,1 | cut -f2- > constraints.pins
 	{ head -n 2 constraints.txt; cat constraints.pins; } > constraints.new
 	rm constraints.pins
 	mv constraints.new constraints.txt
