@@ -16,12 +16,11 @@ def project_sqlite_uri(uri: str, project_path: str | Path) -> str:
 
     Any other URI (absolute SQLite, a path, a server) is returned unchanged.
     """
-    database = uri.removeprefix(_SQLITE)
-    if not uri.startswith(_SQLITE) or Path(database).is_absolute():
+    database = sqlite_path(uri, project_path)
+    if database is None or Path(uri.removeprefix(_SQLITE)).is_absolute():
         return uri
-    path = Path(project_path).resolve() / database
-    path.parent.mkdir(parents=True, exist_ok=True)  # SQLite creates no folders
-    return f"{_SQLITE}{path}"
+    database.parent.mkdir(parents=True, exist_ok=True)  # SQLite creates no folders
+    return f"{_SQLITE}{database}"
 
 
 def sqlite_path(uri: str, project_path: str | Path) -> Path | None:

@@ -71,9 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         client = _client(args.tracking_uri)  # also where models:/ URIs are looked up
         uri = args.model_uri or serving_uri(client, registered_name(args.dataset))
-    except NoModelError as error:
-        print(f"make serve: {error}", file=sys.stderr)  # noqa: T201
-        return 1
+    except NoModelError as error:  # one line on stderr, exit status 1
+        raise SystemExit(f"make serve: {error}") from None
     version = _version(uri)
     os.environ.update(
         {

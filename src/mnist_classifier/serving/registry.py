@@ -101,11 +101,7 @@ def serving_uri(client: MlflowClient, name: str) -> str:
     """
     if champion_version(client, name) is not None:
         return f"models:/{name}@{CHAMPION}"
-    versions = (
-        client.search_model_versions(f"name = '{name}'")
-        if _exists(client, name)
-        else []
-    )
+    versions = client.search_model_versions(f"name = '{name}'")  # [] if none
     if not versions:
         raise NoModelError(
             f"No model '{name}' in the registry at {client.tracking_uri}: train one "
