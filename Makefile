@@ -31,7 +31,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 CHROMIUM ?= /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install python browser run test test-quick lint format viz notebook mlflow serve bench constraints clean-venv
+.PHONY: install python browser run test test-quick lint format viz notebook mlflow serve app bench constraints clean-venv
 
 install: $(STAMP)
 
@@ -89,6 +89,11 @@ mlflow: install  ## The MLflow UI on the project's runs (mlruns/), on http://127
 PORT ?= 5001
 serve: install  ## Serve models:/mnist_classifier@champion on http://127.0.0.1:$(PORT)
 	$(BIN)/python -m mnist_classifier.serving --port $(PORT)
+
+# The page for people: draw a digit or drop photos on it, read by the same served model.
+APP_PORT ?= 7860
+app: install  ## The page to draw or drop digits on, on http://127.0.0.1:$(APP_PORT)
+	$(BIN)/python -m mnist_classifier.serving --page --port $(APP_PORT)
 
 bench: install  ## Reference convnet vs default vs accurate training (about 25 min).
 	$(BIN)/python scripts/benchmark.py

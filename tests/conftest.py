@@ -96,3 +96,23 @@ def _local_conf(directory: str, names: list[str]) -> list[str]:
         if directory.endswith("local")
         else []
     )
+
+
+class StubClassifier:
+    """Stands in for the model: says "7" for every image, records the batch sizes."""
+
+    def __init__(self, card: ModelCard) -> None:
+        self.card = card
+        self.batches: list[int] = []
+
+    def predict(self, images: np.ndarray) -> np.ndarray:
+        assert images.dtype == np.uint8 and images.shape[1:] == (28, 28)
+        self.batches.append(len(images))
+        probabilities = np.full((len(images), 10), 0.02, np.float32)
+        probabilities[:, 7] = 0.82
+        return probabilities
+
+
+@pytest.fixture
+def stub_classifier(model_card) -> StubClassifier:
+    return StubClassifier(model_card)

@@ -1,14 +1,11 @@
 """kedro-viz as a person sees it: the real `kedro viz run` page in headless Chromium.
 
-Marked ``browser``: ``make test`` and CI run it, after ``make browser`` has installed
-Debian's ``chromium`` if it was missing; ``make test-quick`` (``pytest -m "not
-browser"``) leaves it out. Playwright drives that system Chromium (it never downloads
-a browser of its own). Everything runs in a temporary copy of the project.
+Marked ``browser`` (tests/browser.py says when it runs). Everything runs in a temporary
+copy of the project.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -22,21 +19,11 @@ from PIL import Image
 from playwright.sync_api import BrowserContext, Page, sync_playwright
 
 from mnist_classifier.pipeline_registry import register_pipelines
+from tests.browser import CHROMIUM_ARGS, find_chromium
 from tests.servers import free_port, left_running, stop_group, wait_until_up
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-quic",
-    "--disable-sync",
-    "--no-first-run",
-]
 KEDRO = Path(sys.executable).with_name("kedro")
 # What a person would switch on in kedro-viz's settings, where it keeps them: names
 # in plain English ("Train Model"), no pop-up tour of new features.
@@ -46,12 +33,7 @@ GRAPH_TIMEOUT_MS = 30_000
 
 @pytest.fixture(scope="module")
 def chromium() -> Path:
-    if not CHROMIUM.exists():
-        message = f"{CHROMIUM} is missing: `make browser` installs Debian's chromium"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return CHROMIUM
+    return find_chromium()
 
 
 @pytest.fixture

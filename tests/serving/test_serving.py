@@ -19,8 +19,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from kedro.framework.session import KedroSession
-from kedro.framework.startup import bootstrap_project
 from kedro.io.core import Version
 from kedro_datasets.partitions import PartitionedDataset
 from mlflow import MlflowClient
@@ -31,21 +29,12 @@ from mnist_classifier.pipelines.inference.nodes import predict_digits
 from mnist_classifier.realistic import write_realistic_folder
 from mnist_classifier.serving.registry import CHAMPION, serving_uri
 from tests.conftest import PROJECT_ROOT, copy_project, load_sample
-from tests.servers import free_port, left_running, stop_group, wait_until_up
+from tests.servers import free_port
 
 from ..pipelines.inference.conftest import png_header
+from .conftest import kedro_run, server_environment, serving
 
 MAX_REQUEST_BYTES = 3_000_000
-
-
-def kedro_run(project: Path, pipelines=None, **runtime_params) -> str:
-    """Runs the project in the test environment; returns the run's session id."""
-    bootstrap_project(project)
-    with KedroSession.create(
-        project_path=project, env="test", runtime_params=runtime_params
-    ) as session:
-        session.run(pipeline_names=pipelines)
-        return session.session_id
 
 
 def registry(project: Path) -> MlflowClient:
@@ -112,12 +101,6 @@ def test_serving_without_a_model_is_one_clear_line(project_copy: Path):
     assert not (project_copy / "mlruns").exists()  # and no empty store made
 
 
-def server_environment() -> dict[str, str]:
-    """This environment without the store that MLflow exports after set_tracking_uri,
-    so that the server uses the project's own, as `make serve` does."""
-    return {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
-
-
 def request(url: str, payload: dict | bytes) -> tuple[int, dict]:
     body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
     call = urllib.request.Request(
@@ -152,23 +135,8 @@ def served(tmp_path_factory) -> Iterator[tuple[Path, str]]:
         kedro_run(project, pipelines=["inference"], input_dir="photos")
     finally:
         os.chdir(cwd)
-    port, log = free_port(), project / "server.log"
-    with log.open("w") as output:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "mnist_classifier.serving", "--port", str(port)],
-            cwd=project,
-            env={**server_environment(), "MAX_REQUEST_BYTES": str(MAX_REQUEST_BYTES)},
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group, stopped as one below
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(f"{url}/health", server, log.read_text)
+    with serving(project, MAX_REQUEST_BYTES=str(MAX_REQUEST_BYTES)) as url:
         yield project, url
-    finally:
-        stop_group(server)
-    assert left_running(server.pid) == []  # not one of its processes is left
 
 
 def test_the_served_model_answers_as_the_batch_pipeline(served):

@@ -4,6 +4,9 @@ Serves ``models:/<dataset>_classifier@champion`` (the latest version when no ver
 champion) from the project's MLflow store on 127.0.0.1, port ``PORT`` (default 5001),
 with the API of serving/app.py, in one worker process per core (``WORKERS``), each with
 its own copy of the model. With no registered model it stops with one line.
+
+``--page`` (``make app``, port ``APP_PORT``, default 7860) adds the page for people of
+serving/page.py at ``/``.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from fastapi import FastAPI
 from mnist_classifier.mlflow_store import sqlite_path
 from mnist_classifier.params import available_cores
 from mnist_classifier.serving.app import create_app
+from mnist_classifier.serving.page import add_page
 from mnist_classifier.serving.registry import NoModelError, registered_name, serving_uri
 from mnist_classifier.startup import quiet_harmless_warnings
 
@@ -29,6 +33,7 @@ logger = logging.getLogger("mnist_classifier.serving")
 
 # What main() hands to the worker processes, which import this module afresh.
 _MODEL, _LIMIT = "MNIST_CLASSIFIER_MODEL_URI", "MNIST_CLASSIFIER_MAX_REQUEST_BYTES"
+_PAGE = "MNIST_CLASSIFIER_PAGE"
 
 #: The project's store, as conf/base/mlflow.yml names it.
 PROJECT_STORE = "sqlite:///mlruns/mlflow.db"
@@ -42,6 +47,11 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
         "--dataset", default="mnist", help="serves <dataset>_classifier"
     )
     parser.add_argument("--model-uri", help="another model, e.g. models:/NAME/3")
+    parser.add_argument(
+        "--page",
+        action="store_true",
+        help="also serve the page to draw or drop digits on, at /",
+    )
     parser.add_argument(
         "--tracking-uri",
         default=os.environ.get("MLFLOW_TRACKING_URI", PROJECT_STORE),
@@ -78,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         {
             _MODEL: version,
             _LIMIT: str(args.max_request_bytes),
+            _PAGE: "1" if args.page else "",
             "MLFLOW_TRACKING_URI": mlflow.get_tracking_uri(),
         }
     )
@@ -90,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
         args.port,
         workers,
     )
+    if args.page:
+        logger.info("Open http://%s:%d in a browser", args.host, args.port)
     uvicorn.run(
         "mnist_classifier.serving.__main__:app_from_environment",
         factory=True,
@@ -104,15 +117,15 @@ def main(argv: list[str] | None = None) -> int:
 def app_from_environment() -> FastAPI:
     """The API on the model ``main`` chose; each worker process loads its own copy."""
     quiet_harmless_warnings()
-    uri = os.environ[_MODEL]
+    uri, limit = os.environ[_MODEL], int(os.environ[_LIMIT])
     reader = mlflow.pyfunc.load_model(uri).unwrap_python_model()
+    reader.warm_up()
     # The logged model's own predict: the API has already checked what MLflow's
     # signature enforcement would (one column of bytes), so it is not done twice.
-    return create_app(
-        functools.partial(reader.predict, None),
-        int(os.environ[_LIMIT]),
-        description=uri,
-    )
+    app = create_app(functools.partial(reader.predict, None), limit, description=uri)
+    if os.environ.get(_PAGE):
+        add_page(app, reader, uri, limit)
+    return app
 
 
 def _version(uri: str) -> str:

@@ -19,8 +19,8 @@ import binascii
 import json
 import logging
 import math
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Generic, TypeVar
 
 import pandas as pd
 from fastapi import FastAPI, Request
@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 
 COLUMN = "image"
 Predict = Callable[[pd.DataFrame], pd.DataFrame]
+Answer = TypeVar("Answer")
 
 
 class ClientError(ValueError):
@@ -41,22 +42,25 @@ class ClientError(ValueError):
         self.status = status
 
 
-class Batcher:
-    """Hands the images of requests that arrive together to ``predict`` in one call.
+class Batcher(Generic[Answer]):
+    """Hands the images of requests that arrive together to ``read`` in one call.
 
-    A request's images wait until ``predict`` is free; whatever has arrived by then
-    (up to ``max_images``) goes in one DataFrame, and each request gets its own rows
-    back. One call for eight single-image requests costs little more than one for a
-    single image, so concurrent clients wait less, not more.
+    ``read`` answers a list of images with one answer per image, in order. A request's
+    images wait until ``read`` is free; whatever has arrived by then (up to
+    ``max_images``) goes in one call, and each request gets its own answers back. One
+    call for eight single-image requests costs little more than one for a single
+    image, so concurrent clients wait less, not more.
     """
 
-    def __init__(self, predict: Predict, max_images: int = 64) -> None:
-        self.predict = predict
+    def __init__(
+        self, read: Callable[[list[bytes]], Sequence[Answer]], max_images: int = 64
+    ) -> None:
+        self.read = read
         self.max_images = max_images
         self.queue: asyncio.Queue[tuple[list[bytes], asyncio.Future]] | None = None
         self.task: asyncio.Task | None = None
 
-    async def __call__(self, images: list[bytes]) -> pd.DataFrame:
+    async def __call__(self, images: list[bytes]) -> list[Answer]:
         loop = asyncio.get_running_loop()
         if self.task is None or self.task.get_loop() is not loop:
             # Started by the first request, in the loop that serves (a test client
@@ -77,9 +81,7 @@ class Batcher:
                 count += len(waiting[-1][0])
             images = [image for request, _ in waiting for image in request]
             try:
-                table = await run_in_threadpool(
-                    self.predict, pd.DataFrame({COLUMN: images})
-                )
+                answers = await run_in_threadpool(self.read, images)
             except Exception as error:  # each waiting request learns of it
                 for _, answer in waiting:
                     if not answer.done():  # done: its client has gone
@@ -88,8 +90,7 @@ class Batcher:
             start = 0
             for request, answer in waiting:
                 if not answer.done():
-                    rows = table.iloc[start : start + len(request)]
-                    answer.set_result(rows.reset_index(drop=True))
+                    answer.set_result(list(answers[start : start + len(request)]))
                 start += len(request)
 
 
@@ -97,7 +98,7 @@ def create_app(
     predict: Predict, max_request_bytes: int, description: str = ""
 ) -> FastAPI:
     """The API around ``predict`` (a pyfunc model's ``predict``)."""
-    batcher = Batcher(predict)
+    batcher = Batcher(lambda images: records(predict(pd.DataFrame({COLUMN: images}))))
     app = FastAPI(title="mnist-classifier", description=description)
 
     @app.get("/ping")
@@ -112,7 +113,7 @@ def create_app(
             images = parse_images(body, request.headers.get("content-type", ""))
         except ClientError as error:
             return JSONResponse({"error": str(error)}, status_code=error.status)
-        return JSONResponse({"predictions": records(await batcher(images))})
+        return JSONResponse({"predictions": await batcher(images)})
 
     @app.exception_handler(Exception)
     async def server_error(request: Request, error: Exception) -> Response:

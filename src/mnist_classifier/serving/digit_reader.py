@@ -31,7 +31,7 @@ from mnist_classifier.classifier import TrainedClassifier
 from mnist_classifier.datasets import ClassifierDataset
 from mnist_classifier.params import InferenceParams
 from mnist_classifier.pipelines.inference.nodes import classify_batch
-from mnist_classifier.pipelines.inference.preprocessing import prepare
+from mnist_classifier.pipelines.inference.preprocessing import PreparedImage, prepare
 
 #: What the served model reads: one image file per row, base64 in MLflow's JSON.
 INPUT = Schema([ColSpec("binary", "image")])
@@ -74,7 +74,18 @@ def signature(class_names: list[str]) -> ModelSignature:
 
 
 class DigitReader(mlflow.pyfunc.PythonModel):
-    """Reads digits from image files as the inference pipeline does; MLflow's pyfunc."""
+    """Reads digits from image files as the inference pipeline does; MLflow's pyfunc.
+
+    MLflow makes it empty and calls ``load_context``; code that has the classifier at
+    hand (a test, a script) passes it and the settings directly.
+    """
+
+    def __init__(
+        self,
+        classifier: TrainedClassifier | None = None,
+        inference: InferenceParams | None = None,
+    ) -> None:
+        self.classifier, self.inference = classifier, inference
 
     def load_context(self, context: mlflow.pyfunc.PythonModelContext) -> None:
         """Loads the classifier (Keras file and card) and the inference settings."""
@@ -93,17 +104,46 @@ class DigitReader(mlflow.pyfunc.PythonModel):
         """One row per image: prediction, confidence, p0..pN, status (``ok`` or why not)."""
         return read_digits(list(model_input["image"]), self.classifier, self.inference)
 
+    def warm_up(self) -> None:
+        """Reads one drawn stroke, so that the first request does not wait for
+        TensorFlow to trace the model (about a second on 2 cores)."""
+        shape = self.classifier.card.image_shape
+        stroke = Image.new("L", shape[::-1], 255)
+        stroke.paste(0, (shape[1] // 2 - 1, 4, shape[1] // 2 + 2, shape[0] - 4))
+        buffer = io.BytesIO()
+        stroke.save(buffer, format="PNG")
+        self.read([buffer.getvalue()])
+
+    def read(
+        self, files: list[bytes], with_thumbnails: bool = True
+    ) -> tuple[pd.DataFrame, list[PreparedImage]]:
+        """``predict``'s rows for the files, and what the model saw of each."""
+        return read_images(
+            files, self.classifier, self.inference, with_thumbnails=with_thumbnails
+        )
+
 
 def read_digits(
     files: list[bytes], classifier: TrainedClassifier, inference: InferenceParams
 ) -> pd.DataFrame:
     """Classifies image files given as bytes, exactly as the inference pipeline does."""
+    return read_images(files, classifier, inference, with_thumbnails=False)[0]
+
+
+def read_images(
+    files: list[bytes],
+    classifier: TrainedClassifier,
+    inference: InferenceParams,
+    *,
+    with_thumbnails: bool,
+) -> tuple[pd.DataFrame, list[PreparedImage]]:
+    """``read_digits``'s table, and each file's 28x28 view (and thumbnail) for display."""
     work = functools.partial(
-        prepare, with_thumbnail=False, max_pixels=inference.max_pixels
+        prepare, with_thumbnail=with_thumbnails, max_pixels=inference.max_pixels
     )
     prepared = [work(functools.partial(open_image, bytes(data))) for data in files]
     names = [str(index) for index in range(len(files))]
-    return classify_batch(names, prepared, classifier).drop(columns="image")
+    return classify_batch(names, prepared, classifier).drop(columns="image"), prepared
 
 
 def log_digit_reader(

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mnist_classifier.classifier import ModelCard, TrainedClassifier
+from mnist_classifier.classifier import TrainedClassifier
 from mnist_classifier.pipelines.data_processing.nodes import one_hot_labels
 
 
@@ -143,23 +143,3 @@ def tiny_model(sample_train, dataset_params, model_card) -> TrainedClassifier:
     targets = one_hot_labels(labels, dataset_params)
     model.fit(images, targets, batch_size=32, epochs=12, verbose=0)
     return TrainedClassifier(model, model_card)
-
-
-class StubClassifier:
-    """Stands in for the model: says "7" for every image, records the batch sizes."""
-
-    def __init__(self, card: ModelCard) -> None:
-        self.card = card
-        self.batches: list[int] = []
-
-    def predict(self, images: np.ndarray) -> np.ndarray:
-        assert images.dtype == np.uint8 and images.shape[1:] == (28, 28)
-        self.batches.append(len(images))
-        probabilities = np.full((len(images), 10), 0.02, np.float32)
-        probabilities[:, 7] = 0.82
-        return probabilities
-
-
-@pytest.fixture
-def stub_classifier(model_card) -> StubClassifier:
-    return StubClassifier(model_card)

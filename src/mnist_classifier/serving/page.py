@@ -1,0 +1,163 @@
+"""The page for people (``make app``): draw a digit or drop image files on it.
+
+``GET /`` is the page. Its HTML, script and style sheet are in ``serving/static/`` and
+this app serves them: no CDN, no web font (the system's own), and a
+Content-Security-Policy that lets the page load from and send to this server only.
+``GET /about`` tells the page the model, its classes and limits. ``POST /read`` takes
+one image file as the raw request body and answers a ``Reading``: the prediction, every
+class's probability, the 28x28 view the model saw and a thumbnail, or why the file
+cannot be read. It runs the served model's own code (``DigitReader.read``), so the page
+reads a file exactly as the inference pipeline and ``/invocations`` do.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import io
+from pathlib import Path
+
+import numpy as np
+from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from PIL import Image
+from pydantic import BaseModel
+
+from mnist_classifier.serving.app import Batcher, ClientError, read_body
+from mnist_classifier.serving.digit_reader import DigitReader
+
+#: The page's HTML, script and style sheet.
+STATIC = Path(__file__).with_name("static")
+
+#: The page may load and send nothing but this server's files and the images it makes.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data: blob:; base-uri 'none'; "
+    "form-action 'none'; frame-ancestors 'none'"
+)
+#: What the statuses of unusable files mean for the person who sent one.
+REASONS = {
+    "empty file": "The file is empty (0 bytes): there is nothing to read.",
+    "not an image": (
+        "Not an image file the model can read: send a PNG, JPEG, GIF, BMP, TIFF or WebP."
+    ),
+    "empty image": (
+        "No digit stands out from the paper: dark ink on light paper (or light on "
+        "dark), with the digit a good part of the picture."
+    ),
+}
+
+
+class About(BaseModel):
+    """What the page shows of the model, and the limits it checks files against."""
+
+    model: str  # the served model's URI, e.g. models:/mnist_classifier/3
+    dataset: str
+    class_names: list[str]
+    low_confidence: float  # inference.low_confidence: answers below it are flagged
+    max_pixels: int  # inference.max_pixels: larger images are refused unread
+    max_request_bytes: int  # larger files are refused before they are sent
+
+
+class Reading(BaseModel):
+    """One image, as the page shows it."""
+
+    status: str  # "ok", or why the file cannot be classified (the pipeline's status)
+    reason: str | None = None  # for people: what the status means and what to do
+    prediction: str | None = None  # the class name
+    confidence: float | None = None
+    probabilities: list[float] = []  # one per class, in the order of class_names
+    unsure: bool = False  # confidence below low_confidence
+    view: str | None = None  # the 28x28 image the model saw, as a PNG data: URL
+    thumbnail: str | None = None  # a small upright copy of the image, a PNG data: URL
+
+
+def read_files(files: list[bytes], reader: DigitReader, about: About) -> list[Reading]:
+    """Reads image files as the served model does, keeping what the page shows."""
+    table, prepared = reader.read(files, with_thumbnails=True)
+    readings = []
+    for data, row, item in zip(files, table.to_dict(orient="records"), prepared):
+        if not data:  # Pillow says "not an image"; a person is better told this
+            readings.append(Reading(status="empty file", reason=REASONS["empty file"]))
+            continue
+        reading = Reading(
+            status=row["status"],
+            reason=_reason(row["status"], about),
+            view=_png(item.view),
+            thumbnail=_png(item.thumbnail),
+        )
+        if row["status"] == "ok":
+            probabilities = [float(row[f"p{k}"]) for k in range(len(about.class_names))]
+            reading.prediction = about.class_names[int(row["prediction"])]
+            reading.confidence = float(row["confidence"])
+            reading.probabilities = probabilities
+            reading.unsure = reading.confidence < about.low_confidence
+            if reading.unsure:
+                reading.reason = (
+                    f"Unsure: {reading.confidence:.1%} is below the "
+                    f"{about.low_confidence:.0%} the project trusts "
+                    "(inference.low_confidence)."
+                )
+        readings.append(reading)
+    return readings
+
+
+def _reason(status: str, about: About) -> str | None:
+    if status == "ok":
+        return None
+    if status == "too large":
+        return (
+            f"More than {about.max_pixels / 1e6:g} megapixels, the most the model "
+            "reads (inference.max_pixels): send a smaller copy."
+        )
+    if status.startswith("unreadable"):
+        return f"The file is damaged or cut short ({status}): save or export it again."
+    return REASONS.get(status, status)
+
+
+def _png(pixels: np.ndarray | None) -> str | None:
+    """A ``data:`` URL of the pixels as a PNG, for an ``<img>`` on the page."""
+    if pixels is None:
+        return None
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def add_page(
+    app: FastAPI, reader: DigitReader, model: str, max_request_bytes: int
+) -> None:
+    """Adds the page and its routes to the API ``app`` serving ``reader``."""
+    about = About(
+        model=model,
+        dataset=reader.classifier.card.dataset,
+        class_names=reader.classifier.card.class_names,
+        low_confidence=reader.inference.low_confidence,
+        max_pixels=reader.inference.max_pixels,
+        max_request_bytes=max_request_bytes,
+    )
+    # Files sent together (the page sends two at a time) are read in one call.
+    batcher = Batcher(functools.partial(read_files, reader=reader, about=about), 16)
+
+    @app.get("/", include_in_schema=False)
+    def page() -> Response:
+        return FileResponse(
+            STATIC / "index.html",
+            headers={"Content-Security-Policy": CONTENT_SECURITY_POLICY},
+        )
+
+    @app.get("/about")
+    def describe() -> About:
+        return about
+
+    @app.post("/read", response_model=Reading)
+    async def read(request: Request) -> Response:
+        """Reads the image file sent as the body (any content type)."""
+        try:
+            body = await read_body(request, max_request_bytes)
+        except ClientError as error:
+            return JSONResponse({"error": str(error)}, status_code=error.status)
+        (reading,) = await batcher([body])
+        return JSONResponse(reading.model_dump())
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -1,0 +1,57 @@
+"""Helpers of the serving tests: Kedro runs in a project copy, and its server."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from kedro.framework.session import KedroSession
+from kedro.framework.startup import bootstrap_project
+
+from tests.servers import free_port, left_running, stop_group, wait_until_up
+
+
+def kedro_run(
+    project: Path, pipelines=None, env: str | None = "test", **runtime_params
+) -> str:
+    """Runs the project (the test environment unless told); returns the session id."""
+    bootstrap_project(project)
+    with KedroSession.create(
+        project_path=project, env=env, runtime_params=runtime_params
+    ) as session:
+        session.run(pipeline_names=pipelines)
+        return session.session_id
+
+
+def server_environment() -> dict[str, str]:
+    """This environment without the store that MLflow exports after set_tracking_uri,
+    so that the server uses the project's own, as `make serve` does."""
+    return {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+
+
+@contextlib.contextmanager
+def serving(project: Path, *options: str, **environment: str) -> Iterator[str]:
+    """Runs ``python -m mnist_classifier.serving *options`` in ``project`` on a free
+    loopback port, in its own process group; yields its URL, then stops the group."""
+    port, log = free_port(), project / "server.log"
+    with log.open("w") as output:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "mnist_classifier.serving", "--port", str(port)]
+            + list(options),
+            cwd=project,
+            env={**server_environment(), **environment},
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, stopped as one below
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(f"{url}/health", server, log.read_text)
+        yield url
+    finally:
+        stop_group(server)
+    assert left_running(server.pid) == []  # not one of its processes is left
