@@ -14,6 +14,14 @@
    pipeline (its predictions.csv), on the same folder with a naive resize-and-invert,
    and on digits by other writers than MNIST's: scikit-learn's 1,797 8x8 digits (43
    writers, the UCI ML hand-written digits dataset), rendered the same way.
+4. Camera photos: ``--camera-photos`` MNIST test digits as 12-megapixel phone JPEGs
+   (``realistic.write_camera_folder``: ruled paper, shadows, blue or black ink, a third
+   stored sideways), linked ``--camera-copies`` times over into one folder (the same
+   files again: the decoding work is the same), through the pipeline: files/s with
+   start-up excluded, accuracy, and the peak resident memory of the run's processes.
+5. Whole numbers: 2 to 6 MNIST test digits side by side, apart and touching
+   (``realistic.write_number_folder``), read with ``inference.layout=number``: the share
+   of images whose number is read exactly, and how ``auto`` decides on them.
 
 The model, the test set, the shipped samples and each run's predictions are read
 through the project's Kedro catalog (``--env`` as for ``kedro run``): a run's
@@ -21,7 +29,8 @@ predictions are the version of ``predictions`` it added. Prints the figures and 
 them to data/08_reporting/inference_benchmark.json. The runs' outputs are new versions
 of the catalog's ``predictions`` and ``predictions_sheet``.
 
-    python scripts/bench_inference.py [--images 10000] [--model-version <timestamp>]
+    python scripts/bench_inference.py [--images 10000] [--camera-photos 200]
+        [--camera-copies 1] [--numbers 300] [--model-version <timestamp>]
 """
 
 from __future__ import annotations
@@ -35,6 +44,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -45,7 +55,11 @@ from PIL import Image
 from sklearn.datasets import load_digits
 
 from mnist_classifier.classifier import TrainedClassifier
-from mnist_classifier.realistic import write_realistic_folder
+from mnist_classifier.realistic import (
+    write_camera_folder,
+    write_number_folder,
+    write_realistic_folder,
+)
 
 KEDRO = str(Path(sys.executable).parent / "kedro")
 ROOT = Path(__file__).resolve().parents[1]
@@ -59,12 +73,22 @@ def open_catalog(project: Path, env: str | None) -> DataCatalog:
         return session.load_context().catalog
 
 
+class Run(NamedTuple):
+    """One ``kedro run`` of the inference pipeline, measured."""
+
+    seconds: float  # wall time
+    cpu: float  # CPU time of all its processes
+    predictions: pd.DataFrame  # the predictions.csv it wrote
+    peak_rss_mb: int  # the largest resident memory of its processes, summed
+
+
 def kedro_run(
     args: argparse.Namespace,
     catalog: DataCatalog,
     folder: Path | None,
     model_version: str,
-) -> tuple[float, float, pd.DataFrame]:
+    params: str = "",
+) -> Run:
     """Runs the inference pipeline on ``folder`` as a user would, with that model.
 
     Args:
@@ -72,12 +96,14 @@ def kedro_run(
         catalog: The project's catalog, to read the predictions the run wrote.
         folder: The images; None for the catalog's default, the shipped samples.
         model_version: The classifier to use.
+        params: More runtime parameters for this run.
 
     Returns:
-        The run's wall time and CPU time (all its processes) in seconds, and the
-        predictions it wrote.
+        Its times, the predictions it wrote and its processes' peak memory.
     """
-    params = ",".join(filter(None, [folder and f"input_dir={folder}", args.params]))
+    params = ",".join(
+        filter(None, [folder and f"input_dir={folder}", args.params, params])
+    )
     command = [KEDRO, "run", "--pipelines", "inference"]
     command += ["--load-versions", f"classifier:{model_version}"]
     command += ["--params", params] if params else []
@@ -85,18 +111,44 @@ def kedro_run(
     predictions = catalog.get("predictions")
     before = set(predictions.list_versions(full_path=False))
     start, cpu = time.perf_counter(), cpu_seconds()
-    run = subprocess.run(
-        command, cwd=args.project_path, capture_output=True, text=True, check=False
-    )
-    seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu
-    if run.returncode:
-        sys.exit(
-            f"{' '.join(command)} failed:\n{run.stdout[-3000:]}{run.stderr[-3000:]}"
+    with tempfile.TemporaryFile("w+") as output:
+        run = subprocess.Popen(
+            command, cwd=args.project_path, stdout=output, stderr=subprocess.STDOUT
         )
+        peak = 0
+        while run.poll() is None:
+            peak = max(peak, tree_rss(run.pid))
+            time.sleep(0.1)
+        seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu
+        if run.returncode:
+            output.seek(0)
+            sys.exit(f"{' '.join(command)} failed:\n{output.read()[-6000:]}")
     new = set(predictions.list_versions(full_path=False)) - before
     if len(new) != 1:
         sys.exit(f"Expected the run to add one version of predictions, found {new}.")
-    return seconds, cpu, catalog.load("predictions", version=new.pop())
+    predictions = catalog.load("predictions", version=new.pop())
+    return Run(seconds, cpu, predictions, round(peak / 2**20))
+
+
+def tree_rss(root: int) -> int:
+    """Resident memory of a process and all its descendants, in bytes (from /proc)."""
+    parents, rss = {}, {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(stat.parent.name)
+        parents[pid], rss[pid] = (
+            int(fields[1]),
+            int(fields[21]) * os.sysconf("SC_PAGE_SIZE"),
+        )
+    total, stack = 0, [root]
+    while stack:
+        pid = stack.pop()
+        total += rss.get(pid, 0)
+        stack += [child for child, parent in parents.items() if parent == pid]
+    return total
 
 
 def cpu_seconds() -> float:
@@ -126,9 +178,96 @@ def naive_accuracy(
     return float(np.mean(predicted.argmax(axis=1) == list(truth.values())))
 
 
+def camera_photos(
+    args: argparse.Namespace,
+    catalog: DataCatalog,
+    version: str,
+    tmp: Path,
+    startup: float,
+) -> dict:
+    """Phone photos through the pipeline: files/s, accuracy, peak memory.
+
+    Args:
+        startup: The seconds of a run on the shipped samples (start-up, mostly),
+            taken off this run's to count its files' time only.
+    """
+    count = args.camera_photos
+    digits = catalog.load("raw_test_images")[:count]
+    labels = catalog.load("raw_test_labels")[:count]
+    print(f"Writing {count} 12-megapixel phone photos...")
+    photos = tmp / "camera_photos"
+    truth = write_camera_folder(digits, labels, photos, seed=3)
+    megabytes = np.mean([(photos / name).stat().st_size for name in truth]) / 2**20
+    folder = photos
+    if args.camera_copies > 1:  # the same photos again under other names (hard links)
+        folder = tmp / "camera_copies"
+        for copy in range(args.camera_copies):
+            (folder / f"{copy:03d}").mkdir(parents=True)
+            for name in truth:
+                os.link(photos / name, folder / f"{copy:03d}" / name)
+    run = kedro_run(args, catalog, folder, version)
+    files = len(run.predictions)
+    right = [
+        prediction == truth[image.split("/")[-1]]
+        for image, prediction in zip(
+            run.predictions["image"], run.predictions["prediction"]
+        )
+    ]
+    return {
+        "photos": count,
+        "files": files,
+        "mean_megabytes": round(float(megabytes), 2),
+        "seconds": round(run.seconds, 2),
+        "files_per_second": round(files / (run.seconds - startup)),
+        "accuracy": float(np.mean(right)),
+        "peak_rss_mb": run.peak_rss_mb,
+        "statuses": run.predictions["status"].value_counts().to_dict(),
+    }
+
+
+def whole_numbers(
+    args: argparse.Namespace, catalog: DataCatalog, version: str, tmp: Path
+) -> dict:
+    """Numbers of 2-6 digits, apart and touching: exact reads, and auto's choice."""
+    digits = catalog.load("raw_test_images")
+    labels = catalog.load("raw_test_labels")
+    result = {}
+    for touching in (False, True):
+        kind = "touching" if touching else "apart"
+        folder = tmp / f"numbers_{kind}"
+        truth = write_number_folder(
+            digits, labels, folder, seed=5, touching=touching, count=args.numbers
+        )
+        read = {}
+        for layout in ("number", "auto"):
+            predictions = kedro_run(
+                args, catalog, folder, version, f"inference.layout={layout}"
+            ).predictions
+            read[layout] = dict(zip(predictions["image"], predictions["digits"]))
+        result[kind] = {
+            "images": len(truth),
+            "exact_number_layout": float(
+                np.mean(
+                    [read["number"].get(name) == text for name, text in truth.items()]
+                )
+            ),
+            "exact_auto_layout": float(
+                np.mean(
+                    [read["auto"].get(name) == text for name, text in truth.items()]
+                )
+            ),
+        }
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=10_000, help="realistic images")
+    parser.add_argument("--camera-photos", type=int, default=200, help="12 MP JPEGs")
+    parser.add_argument(
+        "--camera-copies", type=int, default=1, help="links to each photo, e.g. 25"
+    )
+    parser.add_argument("--numbers", type=int, default=300, help="images of each kind")
     parser.add_argument("--params", default="", help="more, e.g. inference.workers=1")
     parser.add_argument("--model-version", help="classifier version (default: latest)")
     parser.add_argument("--env", help="Kedro configuration environment, as for run")
@@ -159,11 +298,13 @@ def main() -> None:
         sizes = np.array([Image.open(realistic / name).size for name in truth])
 
         print("Running the inference pipeline on the samples, then on the folders...")
-        startup, startup_cpu, _ = kedro_run(args, catalog, None, version)
-        seconds, cpu, predictions = kedro_run(args, catalog, realistic, version)
-        *_, other_predictions = kedro_run(args, catalog, other, version)
+        startup, startup_cpu, *_ = kedro_run(args, catalog, None, version)
+        seconds, cpu, predictions, _ = kedro_run(args, catalog, realistic, version)
+        other_predictions = kedro_run(args, catalog, other, version).predictions
         raw = classifier.predict(digits)
         throughput = (count - samples) / (seconds - startup)
+        camera = camera_photos(args, catalog, version, Path(tmp), startup)
+        numbers = whole_numbers(args, catalog, version, Path(tmp))
         result = {
             "images": count,
             "jpeg_images": sum(name.endswith(".jpg") for name in truth),
@@ -188,6 +329,8 @@ def main() -> None:
                     classifier, other, other_truth
                 ),
             },
+            "camera_photos": camera,
+            "numbers": numbers,
         }
     result_path = args.project_path / RESULT
     result_path.parent.mkdir(parents=True, exist_ok=True)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -68,6 +71,27 @@ def model_card(dataset_params) -> ModelCard:
     )
 
 
+def within(call: Callable[[], Any], seconds: float = 60) -> Any:
+    """Calls in a thread; a call that blocks (as opening a FIFO would) fails the test.
+
+    Returns:
+        What it returned, or the error it raised (the cause, if the catalog wrapped it).
+    """
+    outcome: list = []
+
+    def run():
+        try:
+            outcome.append(call())
+        except Exception as error:
+            outcome.append(error.__cause__ or error)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert outcome, f"the call did not return within {seconds} s"
+    return outcome[0]
+
+
 def copy_project(destination: Path) -> Path:
     """Copies the project's configuration and sample data into ``destination``.
 
@@ -101,8 +125,8 @@ def _local_conf(directory: str, names: list[str]) -> list[str]:
 class StubClassifier:
     """Stands in for the model: says "7" for every image, records the batch sizes."""
 
-    def __init__(self, card: ModelCard) -> None:
-        self.card = card
+    def __init__(self, card: ModelCard, version: str | None = None) -> None:
+        self.card, self.version = card, version
         self.batches: list[int] = []
 
     def predict(self, images: np.ndarray) -> np.ndarray:

@@ -89,10 +89,16 @@ class TrainedNetwork:
 
 @dataclass(frozen=True)
 class TrainedClassifier:
-    """A Keras model that takes uint8 images, and the card that says what it reads."""
+    """A Keras model that takes uint8 images, and the card that says what it reads.
+
+    ``version`` is where it was loaded from (the catalog's version folder, e.g.
+    ``2026-12-02T01.43.50.636Z``), for the record of what made a prediction; ``None``
+    for a model that was not loaded from a versioned catalog entry.
+    """
 
     model: keras.Model
     card: ModelCard
+    version: str | None = None
 
     def predict(self, images: np.ndarray) -> np.ndarray:
         """Class probabilities, shape (n, classes), for uint8 images of shape (n, h, w).

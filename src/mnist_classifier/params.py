@@ -143,9 +143,14 @@ class InferenceParams(_Params):
 
     input_dir: str = Field(min_length=1)
     max_pixels: PositiveInt = Field(50_000_000, le=500_000_000)
+    # Seconds one file may take to read and prepare; then its status is "timed out".
+    time_limit: PositiveFloat | None = Field(30.0, le=3600)
     batch_size: PositiveInt = Field(256, le=8192)
     workers: PositiveInt | None = Field(None, le=64)  # None: one per core
     low_confidence: float = Field(0.8, ge=0, le=1)
+    # What an image holds: one digit, a number (digits side by side), or auto: a
+    # number only where it clearly is one.
+    layout: Literal["auto", "digit", "number"] = "digit"
     sheet_images: PositiveInt = Field(60, le=1000)
 
     def worker_count(self, cores: int | None = None) -> int:

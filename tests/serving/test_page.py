@@ -121,6 +121,7 @@ def test_about_names_the_model_its_classes_and_limits(client):
         "dataset": "mnist",
         "class_names": [str(digit) for digit in range(10)],
         "low_confidence": 0.8,
+        "layout": "digit",
         "max_pixels": 4_000_000,
         "max_request_bytes": LIMIT,
     }

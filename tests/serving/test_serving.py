@@ -23,7 +23,7 @@ from kedro.io.core import Version
 from kedro_datasets.partitions import PartitionedDataset
 from mlflow import MlflowClient
 
-from mnist_classifier.datasets import ClassifierDataset
+from mnist_classifier.datasets import ClassifierDataset, ImageFileDataset
 from mnist_classifier.params import InferenceParams
 from mnist_classifier.pipelines.inference.nodes import predict_digits
 from mnist_classifier.realistic import write_realistic_folder
@@ -166,7 +166,7 @@ def test_the_served_model_answers_as_the_batch_pipeline(served):
     )
     # The pipeline's node itself, in this process: the same numbers within 1e-5.
     loaders = PartitionedDataset(
-        path=str(project / "photos"), dataset="pillow.ImageDataset"
+        path=str(project / "photos"), dataset=ImageFileDataset
     ).load()
     classifier = ClassifierDataset(
         filepath=str(project / "data/06_models/mnist/classifier.keras"),

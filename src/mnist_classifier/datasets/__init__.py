@@ -2,5 +2,6 @@
 
 from .classifier_dataset import ClassifierDataset
 from .idx_dataset import IDXDataset
+from .image_file_dataset import ImageFileDataset, NotRegularFileError
 
-__all__ = ["ClassifierDataset", "IDXDataset"]
+__all__ = ["ClassifierDataset", "IDXDataset", "ImageFileDataset", "NotRegularFileError"]

@@ -86,7 +86,8 @@ class ClassifierDataset(AbstractVersionedDataset[TrainedClassifier, TrainedClass
                 raise DatasetError(
                     f"{self._which(path)} cannot be read ({_first_line(error)})."
                 ) from error
-        return TrainedClassifier(model=model, card=card)
+        version = path.parent.name if self._version else None
+        return TrainedClassifier(model=model, card=card, version=version)
 
     def load_card(self) -> ModelCard:
         """Reads only the card of the version to load: cheap, no TensorFlow."""

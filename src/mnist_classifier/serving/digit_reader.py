@@ -3,7 +3,7 @@
 ``DigitReader`` takes a DataFrame with a column ``image`` of file bytes (any format and
 size Pillow reads) and answers one row per image with the columns of the inference
 pipeline's ``predictions.csv``: ``prediction``, ``confidence``, ``p0``... and
-``status``. It runs the same functions as the pipeline (``preprocessing.prepare`` and
+``status``. It runs the same functions as the pipeline (``reading.prepare`` and
 ``classify_batch``): there is one preprocessing code path, never a copy. A broken file
 gets its status, as in the pipeline, and the other images are still answered.
 
@@ -31,7 +31,8 @@ from mnist_classifier.classifier import TrainedClassifier
 from mnist_classifier.datasets import ClassifierDataset
 from mnist_classifier.params import InferenceParams
 from mnist_classifier.pipelines.inference.nodes import classify_batch
-from mnist_classifier.pipelines.inference.preprocessing import PreparedImage, prepare
+from mnist_classifier.pipelines.inference.numbers import Layout
+from mnist_classifier.pipelines.inference.reading import PreparedImage, prepare
 
 #: What the served model reads: one image file per row, base64 in MLflow's JSON.
 INPUT = Schema([ColSpec("binary", "image")])
@@ -50,11 +51,6 @@ REQUIREMENTS = (
 )
 
 
-def open_image(data: bytes) -> Image.Image:
-    """Opens file bytes as Pillow does a file: lazily, the size checked on opening."""
-    return Image.open(io.BytesIO(data))
-
-
 def blank_png(shape: tuple[int, int]) -> bytes:
     """A plain image: the logged model's input example, answered ``empty image``."""
     buffer = io.BytesIO()
@@ -63,11 +59,14 @@ def blank_png(shape: tuple[int, int]) -> bytes:
 
 
 def signature(class_names: list[str]) -> ModelSignature:
-    """Image bytes in; per image the prediction, its confidence, p0..pN and a status."""
+    """Image bytes in; per image the prediction, its confidence, p0..pN, the digits read
+    (several for a number) with their confidences, and a status."""
     outputs = [
         ColSpec("long", "prediction", required=False),
         ColSpec("double", "confidence", required=False),
         *(ColSpec("double", f"p{k}", required=False) for k in range(len(class_names))),
+        ColSpec("string", "digits", required=False),
+        ColSpec("string", "digit_confidences", required=False),
         ColSpec("string", "status"),
     ]
     return ModelSignature(inputs=INPUT, outputs=Schema(outputs))
@@ -114,6 +113,12 @@ class DigitReader(mlflow.pyfunc.PythonModel):
         stroke.save(buffer, format="PNG")
         self.read([buffer.getvalue()])
 
+    def with_layout(self, layout: Layout) -> DigitReader:
+        """The same model reading every image as ``layout`` says (digit, number, auto)."""
+        return DigitReader(
+            self.classifier, self.inference.model_copy(update={"layout": layout})
+        )
+
     def read(
         self, files: list[bytes], with_thumbnails: bool = True
     ) -> tuple[pd.DataFrame, list[PreparedImage]]:
@@ -139,9 +144,12 @@ def read_images(
 ) -> tuple[pd.DataFrame, list[PreparedImage]]:
     """``read_digits``'s table, and each file's 28x28 view (and thumbnail) for display."""
     work = functools.partial(
-        prepare, with_thumbnail=with_thumbnails, max_pixels=inference.max_pixels
+        prepare,
+        with_thumbnail=with_thumbnails,
+        max_pixels=inference.max_pixels,
+        layout=inference.layout,
     )
-    prepared = [work(functools.partial(open_image, bytes(data))) for data in files]
+    prepared = [work(functools.partial(bytes, data)) for data in files]
     names = [str(index) for index in range(len(files))]
     return classify_batch(names, prepared, classifier).drop(columns="image"), prepared
 

@@ -16,6 +16,7 @@ import base64
 import functools
 import io
 from pathlib import Path
+from typing import get_args
 
 import numpy as np
 from fastapi import FastAPI, Request
@@ -24,6 +25,7 @@ from fastapi.staticfiles import StaticFiles
 from PIL import Image
 from pydantic import BaseModel
 
+from mnist_classifier.pipelines.inference.numbers import Layout
 from mnist_classifier.serving.app import Batcher, ClientError, read_body
 from mnist_classifier.serving.digit_reader import DigitReader
 
@@ -55,6 +57,7 @@ class About(BaseModel):
     dataset: str
     class_names: list[str]
     low_confidence: float  # inference.low_confidence: answers below it are flagged
+    layout: Layout  # inference.layout: how images are read unless the page says
     max_pixels: int  # inference.max_pixels: larger images are refused unread
     max_request_bytes: int  # larger files are refused before they are sent
 
@@ -64,9 +67,10 @@ class Reading(BaseModel):
 
     status: str  # "ok", or why the file cannot be classified (the pipeline's status)
     reason: str | None = None  # for people: what the status means and what to do
-    prediction: str | None = None  # the class name
-    confidence: float | None = None
-    probabilities: list[float] = []  # one per class, in the order of class_names
+    prediction: str | None = None  # the class name; for a number, its digits ("2026")
+    confidence: float | None = None  # for a number, that of its least sure digit
+    probabilities: list[float] = []  # one per class for one digit; none for a number
+    digit_confidences: list[float] = []  # one per digit read, left to right
     unsure: bool = False  # confidence below low_confidence
     view: str | None = None  # the 28x28 image the model saw, as a PNG data: URL
     thumbnail: str | None = None  # a small upright copy of the image, a PNG data: URL
@@ -87,10 +91,15 @@ def read_files(files: list[bytes], reader: DigitReader, about: About) -> list[Re
             thumbnail=_png(item.thumbnail),
         )
         if row["status"] == "ok":
-            probabilities = [float(row[f"p{k}"]) for k in range(len(about.class_names))]
-            reading.prediction = about.class_names[int(row["prediction"])]
+            reading.prediction = row["digits"]
             reading.confidence = float(row["confidence"])
-            reading.probabilities = probabilities
+            reading.digit_confidences = [
+                float(value) for value in row["digit_confidences"].split()
+            ]
+            if len(item.views) == 1:
+                reading.probabilities = [
+                    float(row[f"p{k}"]) for k in range(len(about.class_names))
+                ]
             reading.unsure = reading.confidence < about.low_confidence
             if reading.unsure:
                 reading.reason = (
@@ -133,11 +142,21 @@ def add_page(
         dataset=reader.classifier.card.dataset,
         class_names=reader.classifier.card.class_names,
         low_confidence=reader.inference.low_confidence,
+        layout=reader.inference.layout,
         max_pixels=reader.inference.max_pixels,
         max_request_bytes=max_request_bytes,
     )
-    # Files sent together (the page sends two at a time) are read in one call.
-    batcher = Batcher(functools.partial(read_files, reader=reader, about=about), 16)
+    # Files sent together (the page sends two at a time) are read in one call, by
+    # the batcher of the layout the person chose.
+    batchers = {
+        layout: Batcher(
+            functools.partial(
+                read_files, reader=reader.with_layout(layout), about=about
+            ),
+            16,
+        )
+        for layout in get_args(Layout)
+    }
 
     @app.get("/", include_in_schema=False)
     def page() -> Response:
@@ -151,13 +170,14 @@ def add_page(
         return about
 
     @app.post("/read", response_model=Reading)
-    async def read(request: Request) -> Response:
-        """Reads the image file sent as the body (any content type)."""
+    async def read(request: Request, layout: Layout | None = None) -> Response:
+        """Reads the image file sent as the body (any content type), as one digit, a
+        number or either (``?layout=``; default ``inference.layout``)."""
         try:
             body = await read_body(request, max_request_bytes)
         except ClientError as error:
             return JSONResponse({"error": str(error)}, status_code=error.status)
-        (reading,) = await batcher([body])
+        (reading,) = await batchers[layout or about.layout]([body])
         return JSONResponse(reading.model_dump())
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

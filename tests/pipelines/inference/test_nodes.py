@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
+import os
 import time
 import warnings
 
@@ -11,12 +13,13 @@ import numpy as np
 import pandas as pd
 import pytest
 from kedro_datasets.partitions import PartitionedDataset
-from kedro_datasets.pillow import ImageDataset
 from matplotlib.colors import to_rgba
 from PIL import Image, ImageOps
 from scipy import ndimage
 
+from mnist_classifier.datasets import ImageFileDataset
 from mnist_classifier.params import InferenceParams
+from mnist_classifier.pipelines.inference import nodes
 from mnist_classifier.pipelines.inference.nodes import (
     classify_batch,
     plot_predictions_sheet,
@@ -24,16 +27,26 @@ from mnist_classifier.pipelines.inference.nodes import (
     visible_files,
 )
 from mnist_classifier.pipelines.inference.preprocessing import (
-    PreparedImage,
     UnusableImageError,
-    prepare,
+    read_image,
     to_grayscale,
     to_mnist,
 )
+from mnist_classifier.pipelines.inference.reading import PreparedImage, prepare
+from mnist_classifier.realistic import render_number
+from tests.conftest import StubClassifier, within
 
 from .conftest import png_bytes
 
-COLUMNS = ["image", "prediction", "confidence", *[f"p{k}" for k in range(10)], "status"]
+COLUMNS = [
+    "image",
+    "prediction",
+    "confidence",
+    *[f"p{k}" for k in range(10)],
+    "digits",
+    "digit_confidences",
+    "status",
+]
 
 
 def correlation(a: np.ndarray, b: np.ndarray) -> float:
@@ -46,12 +59,12 @@ def correlation(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def decoded(content: bytes) -> Image.Image:
-    """Decodes a file's bytes the way ``pillow.ImageDataset`` does."""
-    return Image.open(io.BytesIO(content)).copy()
+    """Decodes a file's bytes, as the preprocessing does."""
+    return Image.open(io.BytesIO(content))
 
 
 def loaders(folder) -> dict:
-    return PartitionedDataset(path=str(folder), dataset="pillow.ImageDataset").load()
+    return PartitionedDataset(path=str(folder), dataset=ImageFileDataset).load()
 
 
 def params(folder="images", **overrides) -> InferenceParams:
@@ -198,7 +211,7 @@ def test_exif_orientation_is_applied(paper_digit):
 def test_a_bad_file_gets_a_status(name, bad_files, tmp_path):
     content, status = bad_files[name]
     (tmp_path / name).write_bytes(content)
-    loader = ImageDataset(filepath=str(tmp_path / name)).load
+    loader = ImageFileDataset(filepath=str(tmp_path / name)).load
     prepared = prepare(loader, True, max_pixels=50_000_000)
     assert prepared.status == status
     assert prepared.view is None
@@ -208,7 +221,7 @@ def test_a_huge_image_is_refused_before_it_is_decoded(bad_files, tmp_path):
     (tmp_path / "huge.png").write_bytes(bad_files["huge.png"][0])  # 144 MP, 200 bytes
     start = time.perf_counter()
     prepared = prepare(
-        ImageDataset(filepath=str(tmp_path / "huge.png")).load,
+        ImageFileDataset(filepath=str(tmp_path / "huge.png")).load,
         False,
         max_pixels=50_000_000,
     )
@@ -222,17 +235,14 @@ def test_the_pixel_limit_is_ours_and_pillows_is_restored(paper_digit):
     before = Image.MAX_IMAGE_PIXELS
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no warning may leak out either
-        assert prepare(lambda: decoded(digit), False, max_pixels=10_000).status == "ok"
-        assert (
-            prepare(lambda: decoded(larger), False, max_pixels=10_000).status
-            == "too large"
-        )
+        assert prepare(lambda: digit, False, max_pixels=10_000).status == "ok"
+        assert prepare(lambda: larger, False, max_pixels=10_000).status == "too large"
     assert Image.MAX_IMAGE_PIXELS == before
 
 
 def test_a_thumbnail_is_kept_only_when_asked(paper_digit):
-    with_thumbnail = prepare(paper_digit.copy, True, max_pixels=10**6)
-    without = prepare(paper_digit.copy, False, max_pixels=10**6)
+    with_thumbnail = prepare(lambda: png_bytes(paper_digit), True, max_pixels=10**6)
+    without = prepare(lambda: png_bytes(paper_digit), False, max_pixels=10**6)
     assert with_thumbnail.thumbnail.shape == (66, 96, 4)  # RGBA, 96 px at most
     assert without.thumbnail is None
     assert np.array_equal(with_thumbnail.view, without.view)
@@ -274,7 +284,7 @@ def test_every_file_gets_a_row_and_every_good_image_is_classified(
         loaders(folder), stub_classifier, params(folder)
     )
 
-    assert list(predictions.columns) == COLUMNS
+    assert list(predictions.columns) == [*COLUMNS, "model_version"]
     assert list(predictions["image"]) == sorted(files)
     statuses = dict(zip(predictions["image"], predictions["status"]))
     assert statuses == {
@@ -309,7 +319,7 @@ def test_images_are_read_and_classified_batch_by_batch(
         return lambda: calls.append(name) or loader()
 
     class Recorder:
-        card = model_card
+        card, version = model_card, None
         read_when_predicting: list[int] = []
 
         def predict(self, images):
@@ -384,7 +394,7 @@ def test_the_log_says_how_many_were_classified_and_skipped_why(
 
 def test_classify_batch_without_a_usable_image_calls_no_model(stub_classifier):
     table = classify_batch(
-        ["a", "b"], [PreparedImage(None, "not an image")] * 2, stub_classifier
+        ["a", "b"], [PreparedImage((), "not an image")] * 2, stub_classifier
     )
     assert stub_classifier.batches == [] and list(table.columns) == COLUMNS
     assert table["prediction"].isna().all()
@@ -394,15 +404,16 @@ def test_the_sheet_shows_each_image_its_view_and_marks_the_unsure(paper_digit):
     view = to_mnist(paper_digit)
     thumbnail = np.asarray(paper_digit.convert("RGBA"))
     previews = {
-        "sure.png": PreparedImage(view, "ok", thumbnail),
-        "unsure.png": PreparedImage(view, "ok", thumbnail),
-        "bad.png": PreparedImage(None, "not an image"),
+        "sure.png": PreparedImage((view,), "ok", thumbnail),
+        "unsure.png": PreparedImage((view,), "ok", thumbnail),
+        "bad.png": PreparedImage((), "not an image"),
     }
     predictions = pd.DataFrame(
         {
             "image": ["bad.png", "sure.png", "unsure.png", "not_shown.png"],
             "prediction": pd.array([None, 7, 1, 3], dtype="Int64"),
             "confidence": [np.nan, 0.99, 0.41, 0.9],
+            "digits": [None, "7", "1", "3"],
             "status": ["not an image", "ok", "ok", "ok"],
         }
     )
@@ -425,3 +436,129 @@ def test_the_sheet_shows_each_image_its_view_and_marks_the_unsure(paper_digit):
     }
     assert frames == {"sure.png": [], "unsure.png": [red], "bad.png": [red]}
     assert figure.get_suptitle().startswith("3 of 4 files in 'images'")
+
+
+def test_a_fifo_or_a_device_in_the_folder_gets_a_status_and_nothing_hangs(
+    write_files, paper_digit, stub_classifier
+):
+    folder = write_files({f"{i:02d}.png": png_bytes(paper_digit) for i in range(20)})
+    os.mkfifo(folder / "pipe.png")
+    (folder / "zero.png").symlink_to("/dev/zero")
+    (folder / "gone.png").symlink_to(folder / "nowhere.png")
+
+    predictions, _ = within(
+        lambda: predict_digits(
+            loaders(folder), stub_classifier, params(folder, workers=2)
+        )
+    )
+
+    status = predictions.set_index("image")["status"]
+    assert status["pipe.png"] == status["zero.png"] == "not a regular file"
+    assert status["gone.png"].startswith("unreadable")
+    assert (status.drop(["pipe.png", "zero.png", "gone.png"]) == "ok").all()
+
+
+def test_worker_processes_start_with_the_first_file(
+    write_files, paper_digit, stub_classifier, monkeypatch
+):
+    started = []
+    real_pool = nodes._worker_pool
+    monkeypatch.setattr(
+        nodes, "_worker_pool", lambda workers: started.append(workers) or real_pool(2)
+    )
+    count = nodes.CHUNK + 1  # a single batch: still read in worker processes
+    folder = write_files({f"{i:02d}.png": png_bytes(paper_digit) for i in range(count)})
+    predictions, _ = predict_digits(
+        loaders(folder), stub_classifier, params(folder, workers=2)
+    )
+    assert started == [2] and (predictions["status"] == "ok").sum() == count
+
+
+def test_each_row_and_the_summary_name_the_model_version(
+    write_files, paper_digit, model_card, caplog
+):
+    caplog.set_level(logging.INFO, logger="mnist_classifier")
+    folder = write_files({"a.png": png_bytes(paper_digit), "b.txt": b"text"})
+    model = StubClassifier(model_card, version="2026-12-02T01.43.50.636Z")
+    predictions, _ = predict_digits(loaders(folder), model, params(folder))
+    assert (predictions["model_version"] == model.version).all()
+    assert f"Model version {model.version}." in caplog.text
+
+
+def test_a_camera_sized_jpeg_is_decoded_at_the_size_the_digit_needs(paper_digit):
+    photo = paper_digit.convert("RGB").resize((4032, 3024), Image.Resampling.BICUBIC)
+    data = png_bytes(photo, format="JPEG", quality=90)
+
+    decoded_photo = read_image(lambda: data)
+
+    assert decoded_photo.size == (504, 378)  # draft mode: 1/8 of each side
+    small = prepare(lambda: png_bytes(paper_digit), False, max_pixels=10**8)
+    large = prepare(lambda: data, False, max_pixels=10**8)
+    assert large.status == "ok" and correlation(large.view, small.view) > 0.9
+
+
+def test_a_file_slower_than_the_time_limit_is_timed_out(paper_digit):
+    data = png_bytes(paper_digit)
+
+    def slow() -> bytes:  # a decoder stuck on a file, as a network mount can be
+        time.sleep(30)
+        return data
+
+    start = time.perf_counter()
+    prepared = prepare(slow, False, max_pixels=10**6, seconds=0.2)
+    assert prepared.status == "timed out" and prepared.views == ()
+    assert time.perf_counter() - start < 5
+    assert prepare(lambda: data, False, max_pixels=10**6, seconds=0.2).status == "ok"
+
+
+def test_the_run_goes_on_past_a_file_that_times_out(
+    write_files, paper_digit, stub_classifier
+):
+    folder = write_files({f"{i:02d}.png": png_bytes(paper_digit) for i in range(20)})
+    images = loaders(folder)
+    images["slow.png"] = functools.partial(_slow_load, images["00.png"])
+
+    predictions, _ = within(
+        lambda: predict_digits(
+            images, stub_classifier, params(folder, workers=2, time_limit=0.5)
+        )
+    )
+
+    status = predictions.set_index("image")["status"]
+    assert status["slow.png"] == "timed out"
+    assert (status.drop("slow.png") == "ok").all()
+
+
+def _slow_load(loader) -> bytes:
+    """A loader that hangs (picklable, for the worker processes)."""
+    time.sleep(60)
+    return loader()
+
+
+def test_a_number_is_read_digit_by_digit_left_to_right(
+    write_files, sample_test, stub_classifier
+):
+    images, labels = sample_test
+    number = render_number(list(images[:4]), np.random.default_rng(0))
+    folder = write_files({"number.png": png_bytes(number)})
+
+    predictions, previews = predict_digits(
+        loaders(folder), stub_classifier, params(folder, layout="number")
+    )
+
+    (row,) = predictions.to_dict(orient="records")
+    assert row["status"] == "ok" and row["digits"] == "7777"  # the stub says 7
+    assert row["digit_confidences"] == "0.8200 0.8200 0.8200 0.8200"
+    assert pd.isna(row["prediction"]) and row["confidence"] == pytest.approx(0.82)
+    boxes = previews["number.png"].boxes
+    assert len(boxes) == 4 and [box[0] for box in boxes] == sorted(b[0] for b in boxes)
+    assert previews["number.png"].view.shape == (28, 4 * 28)
+
+
+def test_one_digit_is_read_the_same_whatever_the_layout_says(paper_digit):
+    data = png_bytes(paper_digit)
+    digit, auto = (
+        prepare(lambda: data, False, max_pixels=10**6, layout=layout)
+        for layout in ("digit", "auto")
+    )
+    assert len(auto.views) == 1 and np.array_equal(auto.view, digit.view)

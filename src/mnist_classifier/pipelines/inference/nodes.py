@@ -2,29 +2,34 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import itertools
 import logging
+import multiprocessing
 import textwrap
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import nullcontext
 
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
-from PIL import Image
 
 from mnist_classifier.classifier import TrainedClassifier
 from mnist_classifier.params import InferenceParams
 
-from .preprocessing import FRAME_SIZE, PreparedImage, prepare
+from .preprocessing import FRAME_SIZE
+from .progress import FolderProgress
+from .reading import PreparedImage, prepare
 
 logger = logging.getLogger(__name__)
 
-Loader = Callable[[], Image.Image]
+Loader = Callable[[], bytes]
+#: Files a worker process is handed at a time; smaller folders are read in-process.
+CHUNK = 16
 
 
 def predict_digits(
@@ -36,6 +41,8 @@ def predict_digits(
 
     Memory is bounded by the batch, not the folder. A file that cannot be used (not an
     image, truncated, too large, blank) gets its row and status and the run goes on.
+    Each row names the model version that made it (``model_version``), and so does the
+    summary line.
 
     Args:
         digit_images: One loader per file in the folder, by path relative to it.
@@ -44,8 +51,8 @@ def predict_digits(
 
     Returns:
         The predictions, one row per file in sorted order (``image``, ``prediction``,
-        ``confidence``, ``p0``...``p9``, ``status``), and the first files' thumbnails
-        and 28x28 views for the contact sheet.
+        ``confidence``, ``p0``...``p9``, ``status``, ``model_version``), and the first
+        files' thumbnails and 28x28 views for the contact sheet.
 
     Raises:
         ValueError: If the folder holds only hidden files, or no usable image at all.
@@ -55,13 +62,19 @@ def predict_digits(
     start = time.perf_counter()
     on_sheet = set(files[: inference.sheet_images])
     tables, previews = [], {}
-    for names, prepared in _prepare_in_batches(files, digit_images, inference):
-        tables.append(classify_batch(names, prepared, classifier))
-        previews |= {
-            name: item for name, item in zip(names, prepared) if name in on_sheet
-        }
+    with FolderProgress(len(files), inference.input_dir) as progress:
+        for names, prepared in _prepare_in_batches(files, digit_images, inference):
+            tables.append(classify_batch(names, prepared, classifier))
+            previews |= {
+                name: item for name, item in zip(names, prepared) if name in on_sheet
+            }
+            progress.update(sum(map(len, tables)))
     predictions = pd.concat(tables, ignore_index=True)
-    logger.info(summarise(predictions, inference, time.perf_counter() - start))
+    predictions["model_version"] = classifier.version
+    logger.info(
+        summarise(predictions, inference, time.perf_counter() - start)
+        + f" Model version {classifier.version or 'not versioned'}."
+    )
     if not (predictions["status"] == "ok").any():
         raise ValueError(
             f"No usable image in '{inference.input_dir}': {len(predictions)} files, "
@@ -100,47 +113,90 @@ def visible_files(digit_images: dict[str, Loader], input_dir: str) -> list[str]:
 def _prepare_in_batches(
     files: list[str], digit_images: dict[str, Loader], inference: InferenceParams
 ) -> Iterator[tuple[list[str], list[PreparedImage]]]:
-    """Yields the files batch by batch with their prepared images.
+    """Yields the files batch by batch with their prepared images, in order.
 
-    With more than one batch and ``workers`` > 1, worker processes decode and
-    preprocess the next batch while this process classifies the current one, so at
-    most two batches are in memory. They start the platform's default way: forked on
-    Linux (at once), spawned elsewhere (importing the project first, seconds).
+    With ``workers`` > 1 and more than ``CHUNK`` files, worker processes read and
+    preprocess the files from the first one on, ``CHUNK`` at a time, while this
+    process classifies what they have prepared. They are started by a fork server
+    that has imported the preprocessing once: clean processes, quick to start, which
+    never inherit TensorFlow's threads (forking a process that runs threads can
+    deadlock the child) nor its memory.
     """
-    work = functools.partial(prepare, max_pixels=inference.max_pixels)
-    batch_size = inference.batch_size
-    workers = inference.worker_count()
-    parallel = workers > 1 and len(files) > batch_size
-    with ProcessPoolExecutor(workers) if parallel else nullcontext() as pool:
-        mapper = functools.partial(pool.map, chunksize=16) if parallel else map
-        pending = None
-        for start in range(0, len(files), batch_size):
-            names = files[start : start + batch_size]
-            thumbnails = [start + i < inference.sheet_images for i in range(len(names))]
-            results = mapper(work, [digit_images[name] for name in names], thumbnails)
-            if pending:
-                yield pending[0], list(pending[1])
-            pending = (names, results)
-        if pending:
-            yield pending[0], list(pending[1])
+    work = functools.partial(
+        prepare,
+        max_pixels=inference.max_pixels,
+        layout=inference.layout,
+        seconds=inference.time_limit,
+    )
+    loaders = [digit_images[name] for name in files]
+    thumbnails = [index < inference.sheet_images for index in range(len(files))]
+    workers = min(inference.worker_count(), -(-len(files) // CHUNK))
+    with _worker_pool(workers) if workers > 1 else contextlib.nullcontext() as pool:
+        if pool:
+            results = pool.map(work, loaders, thumbnails, chunksize=CHUNK)
+        else:
+            results = map(work, loaders, thumbnails)
+        for start in range(0, len(files), inference.batch_size):
+            names = files[start : start + inference.batch_size]
+            yield names, list(itertools.islice(results, len(names)))
+
+
+@contextlib.contextmanager
+def _worker_pool(workers: int) -> Iterator[ProcessPoolExecutor]:
+    """Worker processes forked from a server that has the preprocessing imported.
+
+    On the way out, files not yet started are dropped: a failed or interrupted run
+    does not wait for the rest of the folder.
+    """
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([prepare.__module__])
+    pool = ProcessPoolExecutor(workers, mp_context=context)
+    try:
+        yield pool
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def classify_batch(
     names: list[str], prepared: list[PreparedImage], classifier: TrainedClassifier
 ) -> pd.DataFrame:
-    """Classifies a batch's usable images: one row per file, empty where unusable."""
-    usable = np.array([item.view is not None for item in prepared], dtype=bool)
-    probabilities = np.full((len(names), len(classifier.card.class_names)), np.nan)
-    if usable.any():
-        views = np.stack([item.view for item in prepared if item.view is not None])
-        probabilities[usable] = classifier.predict(views)
-    table = pd.DataFrame(
-        probabilities, columns=[f"p{k}" for k in range(probabilities.shape[1])]
+    """Classifies a batch's usable images: one row per file, empty where unusable.
+
+    Every digit of the batch goes to the model in one call. An image read as one
+    digit gets its class probabilities (``p0``...) and ``prediction``; every image
+    gets the digits read, left to right (``digits``), how sure each is
+    (``digit_confidences``) and, as its ``confidence``, that of its least sure digit.
+    """
+    classes = classifier.card.class_names
+    counts = [len(item.views) for item in prepared]
+    views = [view for item in prepared for view in item.views]
+    read = (
+        classifier.predict(np.stack(views))
+        if views
+        else np.zeros((0, len(classes)), np.float32)
     )
+    per_file = np.split(read, np.cumsum(counts)[:-1]) if names else []
+    single = np.array([count == 1 for count in counts], dtype=bool)
+    probabilities = np.full((len(names), len(classes)), np.nan)
+    probabilities[single] = np.reshape(
+        [found[0] for found in per_file if len(found) == 1], (-1, len(classes))
+    )
+    table = pd.DataFrame(probabilities, columns=[f"p{k}" for k in range(len(classes))])
     table.insert(0, "image", names)
-    predicted = pd.Series(probabilities.argmax(axis=1), dtype="Int64").mask(~usable)
-    table.insert(1, "prediction", predicted)
-    table.insert(2, "confidence", probabilities.max(axis=1))
+    predicted = np.nan_to_num(probabilities).argmax(axis=1)
+    table.insert(1, "prediction", pd.Series(predicted, dtype="Int64").mask(~single))
+    sure = [found.max(axis=1) for found in per_file]
+    table.insert(
+        2, "confidence", [each.min() if len(each) else np.nan for each in sure]
+    )
+    table["digits"] = [
+        "".join(classes[k] for k in found.argmax(axis=1)) if len(found) else None
+        for found in per_file
+    ]
+    table["digit_confidences"] = [
+        " ".join(f"{value:.4f}" for value in each) if len(each) else None
+        for each in sure
+    ]
     table["status"] = [item.status for item in prepared]
     return table
 
@@ -204,22 +260,39 @@ def plot_predictions_sheet(
 def _draw_cell(
     axes: Axes, row: pd.Series, preview: PreparedImage, low_confidence: float
 ) -> None:
-    """One file: its image in the left unit square, the 28x28 view in the right one."""
+    """One file: its image in the left unit square (a number's digits boxed), the 28x28
+    views the model saw in the right one."""
     if preview.thumbnail is not None:
         height, width = preview.thumbnail.shape[:2]
         w, h = width / max(height, width), height / max(height, width)
-        extent = ((1 - w) / 2, (1 + w) / 2, (1 - h) / 2, (1 + h) / 2)
-        axes.imshow(preview.thumbnail, extent=extent)
+        left, bottom = (1 - w) / 2, (1 - h) / 2
+        axes.imshow(preview.thumbnail, extent=(left, left + w, bottom, bottom + h))
+        for x0, y0, x1, y1 in preview.boxes:  # fractions of the image, from its top
+            axes.add_patch(
+                Rectangle(
+                    (left + x0 * w, bottom + (1 - y1) * h),
+                    (x1 - x0) * w,
+                    (y1 - y0) * h,
+                    fill=False,
+                    edgecolor="tab:orange",
+                    linewidth=1,
+                )
+            )
     if preview.view is not None:
+        share = preview.view.shape[0] / preview.view.shape[1]  # 1 for a digit
         axes.imshow(
-            preview.view, cmap="gray", vmin=0, vmax=255, extent=(1.1, 2.1, 0, 1)
+            preview.view,
+            cmap="gray",
+            vmin=0,
+            vmax=255,
+            extent=(1.1, 2.1, (1 - share) / 2, (1 + share) / 2),
         )
     axes.set(xlim=(-0.02, 2.12), ylim=(-0.02, 1.02))  # room for the frame's line
     ok = row["status"] == "ok"
     unsure = not ok or row["confidence"] < low_confidence
     colour = "tab:red" if unsure else "black"
     label = (
-        f"{int(row['prediction'])} ({row['confidence']:.0%})"
+        f"{row['digits']} ({row['confidence']:.0%})"
         if ok
         else textwrap.fill(row["status"], 16)
     )

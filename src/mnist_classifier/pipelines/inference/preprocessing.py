@@ -9,6 +9,7 @@ any size and mode, the digit small and anywhere. ``to_mnist`` bridges the two.
 from __future__ import annotations
 
 import contextlib
+import io
 import warnings
 from collections.abc import Callable, Iterator
 from typing import NamedTuple
@@ -17,6 +18,8 @@ import numpy as np
 from kedro.io import DatasetError
 from PIL import ExifTags, Image, ImageOps
 from scipy import ndimage
+
+from mnist_classifier.datasets import NotRegularFileError
 
 #: MNIST's frame and the box the digit is fitted into, in pixels.
 FRAME_SIZE = 28
@@ -27,6 +30,10 @@ WORKING_SIZE = 512
 DETECTION_SIZE = 160
 #: Weakest ink, in grey levels (0-255) away from the paper, that counts as a digit.
 MIN_CONTRAST = 24
+#: Share of a photo's paper a plane cannot follow (a shadow across it) above which the
+#: paper is measured locally, in windows of at least this many pixels (working size).
+UNEVEN_SHARE = 0.05
+MIN_WINDOW = 24
 #: Fewest ink pixels (at working size) that make a digit rather than a speck.
 MIN_INK_PIXELS = 6
 #: Stroke width (pixels, once in the 20x20 box) below which strokes are widened, and
@@ -62,14 +69,25 @@ def pixel_limit(max_pixels: int) -> Iterator[None]:
         Image.MAX_IMAGE_PIXELS = previous
 
 
-def read_image(loader: Callable[[], Image.Image]) -> Image.Image:
-    """Calls a partition's loader, turning each way a file can be bad into a status.
+def read_image(loader: Callable[[], bytes]) -> Image.Image:
+    """Reads a file with its loader and decodes it, no larger than the digit needs.
+
+    A JPEG much larger than ``WORKING_SIZE`` is decoded at 1/2, 1/4 or 1/8 of its size
+    (Pillow's draft mode: the decoder skips the detail), to the size ``find_ink`` would
+    reduce it to anyway: a 12-megapixel photo costs a fraction of its full decode.
+    Each way a file can be bad becomes a status.
 
     Raises:
-        UnusableImageError: ``too large``, ``not an image`` or ``unreadable: <why>``.
+        UnusableImageError: ``not a regular file``, ``too large``, ``not an image`` or
+            ``unreadable: <why>``.
     """
     try:
-        return loader()
+        image = Image.open(io.BytesIO(loader()))
+        factor = -(-max(image.size) // WORKING_SIZE)
+        if factor > 1:
+            image.draft(None, (image.width // factor, image.height // factor))
+        image.load()
+        return image
     except Exception as error:  # a broken file can fail anywhere in a decoder
         raise UnusableImageError(_status(error)) from error
 
@@ -78,6 +96,8 @@ def _status(error: BaseException) -> str:
     """Says in a few words why a file could not be read."""
     while isinstance(error, DatasetError) and error.__cause__ is not None:
         error = error.__cause__  # the catalog wraps what Pillow raised
+    if isinstance(error, NotRegularFileError):
+        return "not a regular file"
     if isinstance(error, Image.DecompressionBombError | Image.DecompressionBombWarning):
         return "too large"
     if isinstance(error, Image.UnidentifiedImageError):
@@ -141,6 +161,7 @@ def find_ink(gray: Image.Image) -> tuple[np.ndarray, np.ndarray]:
     """
     if max(gray.size) > WORKING_SIZE:
         gray = gray.reduce(-(-max(gray.size) // WORKING_SIZE))
+    gray = even_out_shadows(gray)
     region, dark = _where_to_look(gray)
     pixels = np.asarray(gray, dtype=np.float32)
     paper = _Paper.of(pixels)
@@ -148,6 +169,40 @@ def find_ink(gray: Image.Image) -> tuple[np.ndarray, np.ndarray]:
     box, mask = _digit_box(ink > 0.4 * level)
     ink = np.clip((ink[box] - 2 * paper.noise) / max(level - 2 * paper.noise, 1), 0, 1)
     return np.where(ndimage.binary_dilation(mask), ink, 0), mask
+
+
+def even_out_shadows(gray: Image.Image) -> Image.Image:
+    """Lifts a shadow or uneven light off the paper of a photo.
+
+    The paper's tone is modelled as a plane through its edges' medians. A shadow across
+    a photo (a hand, the phone) breaks that: part of the page stands out from the plane
+    as much as ink does, and would be taken for the digit. So the paper is also
+    measured locally, as the tone around each pixel once strokes narrower than a
+    tenth of the image are closed over (the brightest for dark ink), when more than
+    ``UNEVEN_SHARE`` of the page stands out from the plane; where the local paper
+    itself differs from the plane (over half that share), the image is divided by it.
+    Otherwise, the usual case for scans and cropped photos, it is returned as it is.
+    """
+    pixels = np.asarray(gray, dtype=np.float32)
+    if min(pixels.shape) < 3 * MIN_WINDOW:
+        return gray
+    small = pixels[::2, ::2]  # the paper's light changes slowly: half size is plenty
+    paper = _Paper.of(pixels)
+    plane = paper.at(small.shape, np.s_[:, :])
+    floor = max(MIN_CONTRAST, 5 * paper.noise)
+    off = small - plane
+    if np.mean(np.abs(off) > floor) < UNEVEN_SHARE:
+        return gray  # ink and paper as a plane explain the image: the usual case
+    window = max(MIN_WINDOW, min(pixels.shape) // 10) // 2
+    dark = np.maximum(-off - floor, 0).sum() > np.maximum(off - floor, 0).sum()
+    close_over = ndimage.grey_closing if dark else ndimage.grey_opening
+    local = close_over(small, size=window)  # the paper, strokes of either ink gone
+    if np.mean(np.abs(local - plane) > floor) < UNEVEN_SHARE / 2:
+        return gray  # what stood out were strokes, which the closing closed over
+    local = np.repeat(np.repeat(local, 2, axis=0), 2, axis=1)
+    local = local[: pixels.shape[0], : pixels.shape[1]]
+    even = pixels / np.maximum(local, 1) * float(np.median(local))
+    return Image.fromarray(np.uint8(np.clip(np.round(even), 0, 255)))
 
 
 def _where_to_look(gray: Image.Image) -> tuple[tuple[slice, slice], bool | None]:
@@ -316,14 +371,6 @@ def to_mnist(image: Image.Image) -> np.ndarray:
     return centre_in_frame(thicken_thin_strokes(*find_ink(to_grayscale(image))))
 
 
-class PreparedImage(NamedTuple):
-    """One file, ready for the model: its 28x28 view or why there is none."""
-
-    view: np.ndarray | None  # 28x28 uint8, light on black; None unless status is "ok"
-    status: str  # "ok", or why the file cannot be classified
-    thumbnail: np.ndarray | None = None  # small RGBA copy for the contact sheet
-
-
 def thumbnail(image: Image.Image) -> np.ndarray:
     """A small upright RGBA copy of the image as its owner sees it, for display."""
     small = to_grayscale(image) if image.mode in _HIGH_BIT_DEPTH else _upright(image)
@@ -333,25 +380,3 @@ def thumbnail(image: Image.Image) -> np.ndarray:
         return np.asarray(small.convert("RGBA"))
     except ValueError:
         return np.asarray(to_grayscale(small).convert("RGBA"))
-
-
-def prepare(
-    loader: Callable[[], Image.Image], with_thumbnail: bool, *, max_pixels: int
-) -> PreparedImage:
-    """Reads one file and makes its MNIST-style view; a bad file gets a status instead.
-
-    Args:
-        loader: The file's partition loader; it decodes the file when called.
-        with_thumbnail: Whether to keep a small copy of the image for display.
-        max_pixels: Files declaring more pixels are refused before being decoded.
-    """
-    with pixel_limit(max_pixels):
-        try:
-            image = read_image(loader)
-        except UnusableImageError as error:
-            return PreparedImage(None, str(error))
-    small = thumbnail(image) if with_thumbnail else None
-    try:
-        return PreparedImage(to_mnist(image), "ok", small)
-    except UnusableImageError as error:
-        return PreparedImage(None, str(error), small)

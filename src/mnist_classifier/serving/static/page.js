@@ -15,6 +15,7 @@ async function start() {
     const response = await fetch("/about");
     about = await response.json();
     $("model").textContent = `Model: ${about.model}, trained on ${about.dataset}.`;
+    $("layout").value = about.layout;
   } catch (error) {
     $("model").textContent = "The server did not answer: is `make app` running?";
   }
@@ -39,7 +40,7 @@ async function read(blob) {
   }
   let response;
   try {
-    response = await fetch("/read", {
+    response = await fetch(`/read?layout=${$("layout").value}`, {
       method: "POST",
       body: blob,
       headers: { "Content-Type": "application/octet-stream" },
@@ -75,7 +76,15 @@ function render(element, name, reading) {
     ? `${(reading.confidence * 100).toFixed(1)}% sure`
     : reading.status;
   element.querySelector(".reason").textContent = reading.reason || "";
-  if (ok) drawBars(element.querySelector(".bars"), reading.probabilities);
+  const bars = element.querySelector(".bars");
+  if (ok && reading.probabilities.length) drawBars(bars, reading.probabilities);
+  else if (ok) {
+    // A number: how sure the model is of each digit, left to right.
+    bars.className = "digit-confidences";
+    bars.textContent = [...reading.prediction].map(
+      (digit, k) => `${digit}: ${Math.round(reading.digit_confidences[k] * 100)}%`,
+    ).join("  ·  ");
+  }
 }
 
 function drawBars(bars, probabilities) {

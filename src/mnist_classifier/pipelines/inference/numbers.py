@@ -1,0 +1,530 @@
+"""Finds the digits of a number written side by side ("2026", "07 12") in one image.
+
+An image may hold several digits: a written number, a date, a form field. They are
+read as MNIST reads one digit each, left to right. The ink is found as for one digit
+(``preprocessing``: the paper's tone, polarity, the strokes); then ruled lines are
+taken out, the ink's connected components are grouped into digits (the strokes of one
+digit joined, specks left out) and groups far wider than a digit are cut where the
+fewest strokes cross, so that touching digits come apart. Each digit becomes its own
+28x28 view exactly as a single digit does (``thicken_thin_strokes``,
+``centre_in_frame``).
+
+``reads_as_number`` is the ``auto`` layout's rule; it says yes only when it is sure,
+so an image of one digit keeps going through ``to_mnist`` as before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Literal, NamedTuple
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+
+from .preprocessing import (
+    UnusableImageError,
+    _ink,
+    _Paper,
+    centre_in_frame,
+    thicken_thin_strokes,
+)
+
+#: What an image holds: decided per image, always one digit, or a number.
+Layout = Literal["auto", "digit", "number"]
+#: Longer side images are reduced to before their digits are looked for.
+NUMBER_WORKING_SIZE = 1024
+#: Share of the ink's level above which a pixel is a stroke (as ``find_ink``'s).
+STROKE_LEVEL = 0.4
+#: Share of the ink's level down to which a stroke's pixels are followed.
+FAINT_LEVEL = 0.3
+#: Share of the ink's level that a ruled line is looked for at (lines are faint).
+LINE_LEVEL = 0.2
+
+_EIGHT_NEIGHBOURS = np.ones((3, 3), bool)
+
+
+class Digit(NamedTuple):
+    """One digit of a number: what the model reads and where it is."""
+
+    view: np.ndarray  # 28x28 uint8, light on black, as MNIST's digits
+    box: tuple[int, int, int, int]  # left, top, right, bottom in the upright image
+
+
+class _Page(NamedTuple):
+    """An image's ink at working size: what ``find_digits`` works on."""
+
+    ink: np.ndarray  # float32, grey levels away from the paper, inkwards
+    strokes: np.ndarray  # bool, the strokes, faint ones too; ruled lines taken out
+    noise: float  # twice the paper's noise: ink below it is paper
+    factor: int  # how much the image was reduced
+    size: tuple[int, int]  # the image's width and height
+
+
+class _Group(NamedTuple):
+    """Ink that belongs together: one digit, or touching digits not yet cut apart."""
+
+    rows: slice
+    cols: slice
+    mask: np.ndarray  # bool, the group's strokes within rows x cols
+
+
+def find_digits(gray: Image.Image) -> list[Digit]:
+    """Finds the digits written side by side in an image, left to right.
+
+    Args:
+        gray: The image in 8-bit luminance, upright (``to_grayscale``'s output).
+
+    Returns:
+        Each digit's MNIST-style view and its box in ``gray``'s pixels.
+
+    Raises:
+        UnusableImageError: ``empty image`` when nothing stands out from the paper.
+    """
+    page = _page(gray)
+    groups, _ = _groups(page.strokes)
+    return [
+        _digit(page, piece)
+        for group in groups
+        for piece in _cut(page, group, _shape_cost)
+    ]
+
+
+def find_digits_guided(
+    gray: Image.Image, predict: Callable[[np.ndarray], np.ndarray]
+) -> list[Digit]:
+    """Finds the digits as ``find_digits`` does, letting the model choose the cuts.
+
+    Where a group is wide enough to hold touching digits, each way of cutting it is
+    scored by how surely the model reads each piece as a digit, so a cut through the
+    middle of a 0 or between the strokes of a 4 loses to the cut between two digits.
+
+    Args:
+        gray: The image in 8-bit luminance, upright (``to_grayscale``'s output).
+        predict: The model: (n, 28, 28) uint8 views to (n, classes) probabilities.
+    """
+    page = _page(gray)
+    groups, _ = _groups(page.strokes)
+
+    def model_cost(page: _Page, pieces: list[_Group], height: float) -> np.ndarray:
+        views = np.stack([_digit(page, piece).view for piece in pieces])
+        sure = np.asarray(predict(views)).max(axis=1)
+        return (
+            -GUIDE_WEIGHT * np.log(np.maximum(sure, 1e-6))
+            + _shape_cost(page, pieces, height) * GUIDE_SHAPE
+        )
+
+    return [
+        _digit(page, piece)
+        for group in groups
+        for piece in _cut(page, group, model_cost, GUIDE_CUT[0], GUIDE_CUT[1])
+    ]
+
+
+GUIDE_WEIGHT = 1.0
+GUIDE_SHAPE = 0.3
+GUIDE_CUT = (0.3, 0.3)
+
+
+def reads_as_number(gray: Image.Image) -> bool:
+    """Whether an image clearly holds a number, not one digit: the ``auto`` rule.
+
+    Yes when there are two or more digit-sized groups of ink side by side, or one
+    group far wider than any single digit is (touching digits). When in doubt, no:
+    then the image is read as one digit, exactly as before numbers were read.
+    """
+    try:
+        groups, height = _groups(_page(gray).strokes)
+    except UnusableImageError:
+        return False
+    sized = [g for g in groups if g.rows.stop - g.rows.start >= 0.6 * height]
+    if len(sized) >= 2:
+        return True
+    return any(
+        (g.cols.stop - g.cols.start) > WIDEST_DIGIT * (g.rows.stop - g.rows.start)
+        for g in sized
+    )
+
+
+#: Width over height of the widest single digit's ink (MNIST's test set: 2.0 at most).
+WIDEST_DIGIT = 2.2
+
+
+def layout_of(gray: Image.Image, layout: Layout) -> Literal["digit", "number"]:
+    """What to read an image as, given the ``inference.layout`` parameter."""
+    if layout == "auto":
+        return "number" if reads_as_number(gray) else "digit"
+    return layout
+
+
+def _page(gray: Image.Image) -> _Page:
+    """Measures the paper and the ink, as ``find_ink`` does, over the whole image.
+
+    The strokes are what is faintly inked (``LINE_LEVEL``) around what is clearly so
+    (``STROKE_LEVEL``): a light digit among dark ones keeps its strokes joined.
+    """
+    factor = -(-max(gray.size) // NUMBER_WORKING_SIZE)
+    small = gray.reduce(factor) if factor > 1 else gray
+    pixels = np.asarray(small, dtype=np.float32)
+    paper = _Paper.of(pixels)
+    ink, level, _ = _ink(pixels, paper, np.s_[:, :])
+    faint = _without_ruled_lines(ink > FAINT_LEVEL * level, ink > LINE_LEVEL * level)
+    labels, _ = ndimage.label(faint, _EIGHT_NEIGHBOURS)
+    inked = np.unique(labels[faint & (ink > STROKE_LEVEL * level)])
+    strokes = np.isin(labels, inked[inked > 0])
+    if not strokes.any():
+        raise UnusableImageError("empty image")
+    return _Page(ink, strokes, 2 * paper.noise, factor, gray.size)
+
+
+def _without_ruled_lines(strokes: np.ndarray, faint: np.ndarray) -> np.ndarray:
+    """Takes out thin horizontal lines that run across most of the image.
+
+    A ruled line is found in the faint ink (lines are often lighter than the pen) as
+    long runs of ink along rows. Where a digit's stroke crosses the line, the line's
+    pixels next to the stroke are kept, so the digit is not cut in two.
+    """
+    width = strokes.shape[1]
+    run = max(width // 4, 8)
+    along = ndimage.uniform_filter1d(faint.astype(np.float32), run, axis=1)
+    band = ndimage.maximum_filter1d(along > 0.8, run, axis=1) & faint
+    band = ndimage.maximum_filter1d(band, 3, axis=0)  # a line's soft edges
+    labels, count = ndimage.label(band)
+    if not count:
+        return strokes
+    lines = np.zeros_like(strokes)
+    for index, (rows, cols) in enumerate(ndimage.find_objects(labels), start=1):
+        if cols.stop - cols.start < 0.6 * width:
+            continue
+        line = labels[rows, cols] == index
+        thickness = np.median(line.sum(axis=0))
+        if thickness <= max(8, 0.1 * strokes.shape[0]):
+            lines[rows, cols] |= line
+    if not lines.any():
+        return strokes
+    reach = 2 * int(lines.sum(axis=0).max()) + 3
+    crossing = ndimage.maximum_filter1d(strokes & ~lines, reach, axis=0)
+    return strokes & ~(lines & ~crossing)
+
+
+def _groups(strokes: np.ndarray) -> tuple[list[_Group], float]:
+    """Groups the strokes' connected components into digits, left to right.
+
+    Components at least ``0.45`` of the tallest digit's height are digits or their
+    major parts; those overlapping horizontally (the two strokes of a 4, a stroke cut
+    by a ruled line) are one digit. Smaller pieces on the written line join the digit
+    they overlap horizontally or nearly touch; others are specks.
+
+    Returns:
+        The groups, and the digits' height (the tallest large component's).
+
+    Raises:
+        UnusableImageError: ``empty image`` when there are only specks.
+    """
+    labels, count = ndimage.label(strokes, _EIGHT_NEIGHBOURS)
+    boxes = ndimage.find_objects(labels)
+    areas = np.bincount(labels.ravel(), minlength=count + 1)[1:]
+    tops = np.array([rows.start for rows, _ in boxes])
+    bottoms = np.array([rows.stop for rows, _ in boxes])
+    lefts = np.array([cols.start for _, cols in boxes])
+    rights = np.array([cols.stop for _, cols in boxes])
+    large = areas >= 0.2 * areas.max()
+    height = float((bottoms - tops)[large].max())
+    tall = np.flatnonzero(bottoms - tops >= 0.45 * height)
+    if not tall.size:
+        raise UnusableImageError("empty image")
+
+    members: list[list[int]] = []
+    for index in tall[np.argsort(lefts[tall])]:
+        if members:
+            last = members[-1]
+            right = rights[last].max()
+            narrower = min(rights[index] - lefts[index], right - lefts[last].min())
+            if right - lefts[index] >= 0.4 * narrower:
+                last.append(index)
+                continue
+        members.append([index])
+    spans = np.array([[lefts[m].min(), rights[m].max()] for m in members])
+    line_top = tops[tall].min() - 0.1 * height
+    line_bottom = bottoms[tall].max() + 0.1 * height
+    for index in np.setdiff1d(np.arange(count), tall):
+        if not line_top <= (tops[index] + bottoms[index]) / 2 <= line_bottom:
+            continue  # above or below the written line: a speck
+        overlap = np.minimum(spans[:, 1], rights[index]) - np.maximum(
+            spans[:, 0], lefts[index]
+        )
+        if overlap.max() > 0 or -overlap.max() <= 0.15 * height:
+            members[int(np.argmax(overlap))].append(index)
+
+    groups = []
+    for member in members:
+        rows = slice(int(tops[member].min()), int(bottoms[member].max()))
+        cols = slice(int(lefts[member].min()), int(rights[member].max()))
+        mask = np.isin(labels[rows, cols], np.asarray(member) + 1)
+        groups.append(_Group(rows, cols, mask))
+    return groups, height
+
+
+#: Says how unlike one digit each candidate piece is (lower is more digit-like).
+PieceCost = Callable[[_Page, list[_Group], float], np.ndarray]
+#: Groups narrower than this times their height are never cut: one digit, or "11".
+CUT_ASPECT = 0.8
+#: What a seam's step sideways costs, as a share of crossing one stroke pixel.
+SEAM_STEP = 0.02
+#: Seams cost a stroke pixel's darkness (0-1) to this power: they cut where it is light.
+SEAM_GAMMA = 6.0
+#: Rows (as shares of the height) through each pixel of which seams are candidates.
+SEAM_ANCHORS = (0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 0.875)
+#: Most strokes a cut between touching digits crosses.
+MOST_CROSSED = 2.5
+#: Closest two candidate cuts are, times the group's height.
+SEAM_SPACING = 0.1
+#: Shortest a digit of a number is, times its group's height (not a stroke's sliver).
+SHORTEST_DIGIT = 0.6
+#: Widest a digit is, times the group's height; wider pieces are not considered.
+PIECE_ASPECT = 1.6
+
+
+def _cut(
+    page: _Page,
+    group: _Group,
+    piece_cost: PieceCost,
+    cut_cost: float = 1.0,
+    per_cut: float = 1.0,
+) -> list[_Group]:
+    """Cuts a group into digits where the fewest strokes cross, if it is wide.
+
+    Candidate cuts are top-to-bottom seams through the fewest stroke pixels (each may
+    step a pixel sideways a row, so it can pass between leaning digits). Of all the
+    ways to cut the group at some of them, the cheapest is chosen by dynamic
+    programming: each piece costs what ``piece_cost`` says, each cut ``cut_cost``
+    times the strokes it crosses, plus one.
+    """
+    height, width = group.mask.shape
+    if width <= CUT_ASPECT * height:
+        return [group]
+    seams, crossed = _seams(page, group)
+    count = len(seams)
+    columns = np.arange(width)
+    spans, pieces = [(0, count - 1)], [group]
+    for first in range(count - 1):
+        for last in range(first + 1, count):
+            if (first, last) == (0, count - 1):
+                continue
+            inside = (columns > seams[first][:, None]) & (
+                columns <= seams[last][:, None]
+            )
+            mask = group.mask & inside
+            cols = np.flatnonzero(mask.any(axis=0))
+            rows = np.flatnonzero(mask.any(axis=1))
+            if not cols.size:
+                continue
+            if cols[-1] - cols[0] + 1 > PIECE_ASPECT * height:
+                break
+            if rows[-1] - rows[0] + 1 < SHORTEST_DIGIT * height:
+                continue
+            spans.append((first, last))
+            pieces.append(_Group(group.rows, group.cols, mask))
+    costs = piece_cost(page, pieces, height)
+    best = np.full(count, np.inf)
+    best[0] = 0.0
+    came_from = np.zeros(count, int)
+    for (first, last), cost in sorted(zip(spans, costs), key=lambda x: x[0][1]):
+        total = (
+            best[first]
+            + cost
+            + (cut_cost * crossed[last] + per_cut) * (last < count - 1)
+        )
+        if total < best[last]:
+            best[last], came_from[last] = total, first
+    if not np.isfinite(best[-1]):
+        return [group]
+    chosen, last = [], count - 1
+    lookup = dict(zip(spans, pieces))
+    while last:
+        first = int(came_from[last])
+        chosen.append(lookup[first, last])
+        last = first
+    return chosen[::-1]
+
+
+def _seams(page: _Page, group: _Group) -> tuple[list[np.ndarray], np.ndarray]:
+    """The candidate cuts through a group: seams that cross few stroke pixels.
+
+    A seam runs from the top row to the bottom one, a pixel sideways at most from row
+    to row, and along a row through paper as far as it likes: so it can pass under the
+    flag of a 5 that reaches over the next digit. Its cost is the stroke pixels it
+    crosses, plus a little for each step sideways (straighter seams are likelier).
+    The cheapest seams through each pixel of a few rows are candidates.
+
+    Returns:
+        Each seam's column in each row (a stroke pixel at or left of it belongs to the
+        piece on its left; the first seam is left of everything, the last right of
+        it), left to right, and how many strokes each crosses.
+    """
+    mask = group.mask
+    height, width = mask.shape
+    stroke = _stroke_width(mask)
+    darkness = page.ink[group.rows, group.cols]
+    level = np.percentile(darkness[mask], 90)
+    weight = np.where(mask, np.clip(darkness / level, 0, 1) ** SEAM_GAMMA, 0)
+    weight = np.pad(weight, ((0, 0), (1, 1)))
+    ink = np.pad(mask, ((0, 0), (1, 1)))
+    down = _seam_costs(weight, ink)
+    up = _seam_costs(weight[::-1], ink[::-1])
+    paths, costs, crossed = [], [], []
+    for anchor in sorted({round(height * share) for share in SEAM_ANCHORS}):
+        if anchor >= height - 1:
+            continue
+        above, ink_above = _trace(weight, down, anchor)
+        below, ink_below = _trace(weight[::-1], up, height - 2 - anchor)
+        paths.append(np.concatenate([above, below[::-1]]))
+        costs.append(down[0][anchor] + up[0][height - 2 - anchor])
+        crossed.append((ink_above + ink_below) / stroke)
+    paths, costs, crossed = (
+        np.concatenate(x, axis=-1) for x in (paths, costs, crossed)
+    )
+    # The cheapest seams, each leaving some ink more or less on its left than others.
+    on_left = np.cumsum(ink, axis=1)[np.arange(height)[:, None], paths].sum(axis=0)
+    spacing = SEAM_SPACING * stroke * height
+    chosen = [0, width + 1]  # the seams left and right of everything (anchor 1)
+    for index in np.argsort(costs, kind="stable"):
+        if crossed[index] > MOST_CROSSED:
+            continue
+        if np.all(np.abs(on_left[chosen] - on_left[index]) >= spacing):
+            chosen.append(int(index))
+    chosen.sort(key=lambda index: on_left[index])
+    seams = [paths[:, index] - 1 for index in chosen]  # the group's columns
+    seams[0] = np.full(height, -1)
+    seams[-1] = np.full(height, width - 1)
+    return seams, crossed[chosen]
+
+
+def _seam_costs(
+    weight: np.ndarray, ink: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The cheapest seams from the top row down to each pixel, by dynamic programming.
+
+    Returns:
+        Each pixel's cost (the cheapest seam leaving its row there), the column each
+        seam came from in the row above, and where it came into its row.
+    """
+    height, width = ink.shape
+    columns = np.arange(width)
+    totals = np.zeros((height, width))
+    came = np.zeros((height, width), np.int64)
+    entries = np.zeros((height, width), np.int64)
+    totals[0], entries[0] = _slide(weight[0].astype(np.float64), ink[0])
+    for row in range(1, height):
+        total = totals[row - 1]
+        options = np.stack(
+            [
+                np.concatenate([[np.inf], total[:-1]]) + SEAM_STEP,
+                total,
+                np.concatenate([total[1:], [np.inf]]) + SEAM_STEP,
+            ]
+        )
+        choice = np.argmin(options, axis=0)
+        came[row] = columns + choice - 1
+        totals[row], entries[row] = _slide(
+            options[choice, columns] + weight[row], ink[row]
+        )
+    return totals, came, entries
+
+
+def _trace(
+    ink: np.ndarray, costs: tuple[np.ndarray, np.ndarray, np.ndarray], last: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Follows the cheapest seams back from each pixel of row ``last`` to the top.
+
+    Returns:
+        Each seam's column in rows 0 to ``last`` and how many stroke pixels it crosses.
+    """
+    _, came, entries = costs
+    paths = np.empty((last + 1, ink.shape[1]), np.int64)
+    crossed = np.zeros(ink.shape[1])
+    position = np.arange(ink.shape[1])
+    for row in range(last, -1, -1):
+        paths[row] = position
+        entry = entries[row, position]
+        crossed += ink[row, entry]
+        position = came[row, entry]
+    return paths, crossed
+
+
+def _slide(cost: np.ndarray, ink: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Lets seams move along a row through paper, ``SEAM_STEP`` a pixel.
+
+    Args:
+        cost: Each pixel's cost of a seam entering the row there.
+        ink: Which of the row's pixels are stroke (a seam cannot slide through them).
+
+    Returns:
+        Each pixel's cost of a seam leaving the row there, and where it entered.
+    """
+    best, entered = _slide_right(cost, ink)
+    back, back_entered = _slide_right(cost[::-1], ink[::-1])
+    back, back_entered = back[::-1], len(cost) - 1 - back_entered[::-1]
+    better = back < best
+    return np.where(better, back, best), np.where(better, back_entered, entered)
+
+
+def _slide_right(cost: np.ndarray, ink: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``_slide`` rightwards only: a running minimum within each run of paper."""
+    columns = np.arange(len(cost))
+    starts = ink.copy()
+    starts[1:] |= ink[:-1]
+    starts[0] = True
+    run = np.cumsum(starts) * 1e7  # runs apart: no minimum carries over into the next
+    key = cost - SEAM_STEP * columns - run
+    lowest = np.minimum.accumulate(key)
+    entered = np.maximum.accumulate(np.where(key <= lowest, columns, 0))
+    return lowest + SEAM_STEP * columns + run, entered
+
+
+def _stroke_width(mask: np.ndarray) -> float:
+    """The strokes' width: their area over half their outline's length."""
+    outline = mask & ~ndimage.binary_erosion(mask)
+    return max(2 * mask.sum() / max(outline.sum(), 1), 1.0)
+
+
+def _shape_cost(page: _Page, pieces: list[_Group], height: float) -> np.ndarray:
+    """How unlike one digit each piece's shape is, with no model: its aspect.
+
+    Digits are about 0.7 of their height wide (a 1 less, a 0 more); a piece far
+    narrower or wider is likelier part of a digit, or several.
+    """
+    widths = np.array(
+        [np.ptp(np.flatnonzero(piece.mask.any(axis=0))) + 1 for piece in pieces]
+    )
+    return 3.0 * (widths / height - 0.7) ** 2
+
+
+def _digit(page: _Page, group: _Group) -> Digit:
+    """Makes a group's 28x28 view as a single digit's is made, and its box.
+
+    Its ink is measured against its own level, as ``find_ink`` measures one digit's,
+    so a light digit among dark ones looks like any other.
+    """
+    region = np.s_[group.rows, group.cols]
+    ink = page.ink[region]
+    level = float(np.percentile(ink[group.mask], 90))
+    mask = group.mask & (ink > STROKE_LEVEL * level)
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    inner = np.s_[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    mask, ink = mask[inner], ink[inner]
+    others = page.strokes[region][inner] & ~group.mask[inner]
+    ink = np.clip((ink - page.noise) / max(level - page.noise, 1), 0, 1)
+    ink = np.where(ndimage.binary_dilation(mask) & ~others, ink, 0)
+    view = centre_in_frame(thicken_thin_strokes(ink, mask))
+    top, left = group.rows.start + rows[0], group.cols.start + cols[0]
+    factor, (width, height) = page.factor, page.size
+    return Digit(
+        view,
+        (
+            int(left * factor),
+            int(top * factor),
+            int(min((left + mask.shape[1]) * factor, width)),
+            int(min((top + mask.shape[0]) * factor, height)),
+        ),
+    )

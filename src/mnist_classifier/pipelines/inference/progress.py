@@ -1,0 +1,86 @@
+"""How far a run through a long folder is: files done, files/s and the time left."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from types import TracebackType
+
+import rich
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+)
+
+logger = logging.getLogger(__name__)
+
+
+class FolderProgress:
+    """Reports the files done as a run goes: in place on a terminal, else in the log.
+
+    On a terminal, a bar on the console Kedro's rich logging writes to, updated in
+    place and gone when the run ends (the summary line stays). Elsewhere (CI, a log
+    file), one line every ``every`` seconds, so a long run's log stays short.
+    """
+
+    def __init__(
+        self,
+        total: int,
+        folder: str,
+        every: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.total, self.folder, self.every, self.clock = total, folder, every, clock
+        self.start = self.last = clock()
+        console = rich.get_console()
+        self.bar = (
+            Progress(
+                TextColumn("Classifying"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("files, {task.fields[rate]} files/s,"),
+                TimeRemainingColumn(),
+                TextColumn("left"),
+                console=console,
+                transient=True,
+            )
+            if console.is_terminal
+            else None
+        )
+        self.task = self.bar.add_task("", total=total, rate="-") if self.bar else None
+
+    def __enter__(self) -> FolderProgress:
+        if self.bar:
+            self.bar.start()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        if self.bar:
+            self.bar.stop()
+
+    def update(self, done: int) -> None:
+        """Says that ``done`` files of ``total`` are classified."""
+        now = self.clock()
+        rate = done / max(now - self.start, 1e-9)
+        if self.bar:
+            self.bar.update(self.task, completed=done, rate=f"{rate:,.0f}")
+        elif now - self.last >= self.every and done < self.total:
+            self.last = now
+            logger.info(
+                "Classified %s of %s files in '%s' (%d%%): %s files/s, about %d s left.",
+                f"{done:,}",
+                f"{self.total:,}",
+                self.folder,
+                100 * done // self.total,
+                f"{rate:,.0f}",
+                round((self.total - done) / max(rate, 1e-9)),
+            )

@@ -1,0 +1,130 @@
+"""Reading one file: its bytes decoded, then one digit or a number, ready for the model.
+
+``prepare`` is what every way in shares (the inference pipeline, the served model, the
+page): a file becomes the 28x28 views its digits make, MNIST-style, or a status that
+says why it cannot be read. An image holds one digit (``preprocessing.to_mnist``) or
+several side by side (``numbers.find_digits``), as ``inference.layout`` says.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from typing import NamedTuple
+
+import numpy as np
+
+from .numbers import Layout, find_digits, layout_of
+from .preprocessing import (
+    UnusableImageError,
+    centre_in_frame,
+    find_ink,
+    pixel_limit,
+    read_image,
+    thicken_thin_strokes,
+    thumbnail,
+    to_grayscale,
+)
+
+Box = tuple[float, float, float, float]
+
+
+class PreparedImage(NamedTuple):
+    """One file, ready for the model: the 28x28 view of each digit, or why none."""
+
+    views: tuple[np.ndarray, ...]  # 28x28 uint8, light on black, left to right
+    status: str  # "ok", or why the file cannot be classified (then no views)
+    thumbnail: np.ndarray | None = None  # small RGBA copy for the contact sheet
+    # Where each digit of a number is, as fractions of the image's width and height
+    # (left, top, right, bottom); empty for an image read as one digit.
+    boxes: tuple[Box, ...] = ()
+
+    @property
+    def view(self) -> np.ndarray | None:
+        """What the model saw, side by side for a number; None if nothing."""
+        return np.hstack(self.views) if self.views else None
+
+
+class FileTimeoutError(BaseException):
+    """A file took longer than its time limit. A ``BaseException``, as
+    ``KeyboardInterrupt`` is, so that no ``except Exception`` in a decoder holds it."""
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float | None) -> Iterator[None]:
+    """Interrupts what runs inside with ``FileTimeoutError`` after ``seconds``.
+
+    A timer signal does it, so the limit holds in a process's main thread (the
+    pipeline's worker processes, a run in-process); elsewhere (a server's threads)
+    there is none. Pillow decodes in chunks and hands back to Python between them,
+    where the signal is seen.
+    """
+    if not seconds or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum: int, frame: object) -> None:
+        raise FileTimeoutError
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def prepare(
+    loader: Callable[[], bytes],
+    with_thumbnail: bool,
+    *,
+    max_pixels: int,
+    layout: Layout = "auto",
+    seconds: float | None = None,
+) -> PreparedImage:
+    """Reads one file and makes its digits' MNIST-style views; a bad file gets a status.
+
+    Args:
+        loader: The file's loader (a partition's): it returns the file's bytes.
+        with_thumbnail: Whether to keep a small copy of the image for display.
+        max_pixels: Files declaring more pixels are refused before being decoded.
+        layout: ``digit``, ``number``, or ``auto``: a number only where the image
+            clearly holds several digits side by side, so that an image of one digit
+            is read exactly as it was before numbers were.
+        seconds: The time one file may take, read to views; then it is ``timed out``.
+    """
+    try:
+        with time_limit(seconds):
+            return _prepare(loader, with_thumbnail, max_pixels, layout)
+    except FileTimeoutError:
+        return PreparedImage((), "timed out")
+
+
+def _prepare(
+    loader: Callable[[], bytes], with_thumbnail: bool, max_pixels: int, layout: Layout
+) -> PreparedImage:
+    with pixel_limit(max_pixels):
+        try:
+            image = read_image(loader)
+        except UnusableImageError as error:
+            return PreparedImage((), str(error))
+    small = thumbnail(image) if with_thumbnail else None
+    try:
+        gray = to_grayscale(image)
+        if layout_of(gray, layout) == "digit":
+            view = centre_in_frame(thicken_thin_strokes(*find_ink(gray)))
+            return PreparedImage((view,), "ok", small)
+        digits = find_digits(gray)
+        if not digits:
+            raise UnusableImageError("empty image")
+    except UnusableImageError as error:
+        return PreparedImage((), str(error), small)
+    width, height = gray.size
+    boxes = tuple(
+        (left / width, top / height, right / width, bottom / height)
+        for left, top, right, bottom in (digit.box for digit in digits)
+    )
+    return PreparedImage(tuple(d.view for d in digits), "ok", small, boxes)
