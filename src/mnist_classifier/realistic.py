@@ -53,24 +53,7 @@ def render_user_image(
         np.asarray(ink.filter(ImageFilter.GaussianBlur(blur)), np.float32) / 255
     )
 
-    rows, cols = np.mgrid[0:height, 0:width].astype(np.float32)
-    angle = rng.uniform(0, 2 * np.pi)
-    light = 1 + rng.uniform(0, 0.15) * (
-        np.cos(angle) * (cols / width - 0.5) + np.sin(angle) * (rows / height - 0.5)
-    )
-    paper = rng.uniform(150, 245) * light
-    ink_tone = rng.uniform(0, 90)
-    colour = rng.random() < 0.5
-    if colour:  # tinted paper; black, blue or grey pen
-        paper_tint = rng.uniform(0.9, 1.05, size=3)
-        pen = rng.choice([[1.0, 1.0, 1.0], [0.6, 0.8, 2.2], [1.0, 1.0, 1.1]])
-        pixels = (paper[..., None] * paper_tint) * (1 - alpha[..., None]) + (
-            ink_tone * np.asarray(pen) * alpha[..., None]
-        )
-    else:
-        pixels = paper * (1 - alpha) + ink_tone * alpha
-    pixels = pixels + rng.normal(0, rng.uniform(2, 10), size=pixels.shape)
-    return Image.fromarray(np.clip(pixels, 0, 255).round().astype(np.uint8))
+    return _photograph(alpha, rng)
 
 
 def write_realistic_folder(
@@ -515,8 +498,8 @@ def _ruled_lines(
 
 
 def _photograph(alpha: np.ndarray, rng: np.random.Generator) -> Image.Image:
-    """Turns ink (``alpha``, 0-1) into a photo or scan as ``render_user_image`` does:
-    paper of some tone lit unevenly, a pen of some tone and colour, sensor noise."""
+    """Turns ink (``alpha``, 0-1) into a photo or scan: paper of some tone lit
+    unevenly, a pen of some tone and colour, sensor noise."""
     height, width = alpha.shape
     rows, cols = np.mgrid[0:height, 0:width].astype(np.float32)
     angle = rng.uniform(0, 2 * np.pi)
