@@ -72,6 +72,10 @@ class _Group(NamedTuple):
 def find_digits(gray: Image.Image) -> list[Digit]:
     """Finds the digits written side by side in an image, left to right.
 
+    Touching digits are cut apart by their shapes alone (a piece as tall as its
+    neighbours, as wide as a digit, crossed by few strokes): cautiously, so a wide
+    single digit stays whole. ``find_digits_guided`` cuts better, with the model.
+
     Args:
         gray: The image in 8-bit luminance, upright (``to_grayscale``'s output).
 
@@ -86,7 +90,7 @@ def find_digits(gray: Image.Image) -> list[Digit]:
     return [
         _digit(page, piece)
         for group in groups
-        for piece in _cut(page, group, _shape_cost)
+        for piece in _cut(page, group, groups, _shape_score)
     ]
 
 
@@ -95,35 +99,40 @@ def find_digits_guided(
 ) -> list[Digit]:
     """Finds the digits as ``find_digits`` does, letting the model choose the cuts.
 
-    Where a group is wide enough to hold touching digits, each way of cutting it is
-    scored by how surely the model reads each piece as a digit, so a cut through the
-    middle of a 0 or between the strokes of a 4 loses to the cut between two digits.
+    Where a group of ink is wide enough to hold touching digits, each way of cutting
+    it is scored by how surely the model reads each piece (its two likeliest classes'
+    probabilities) as well as by the pieces' shapes, so that a cut through the middle
+    of a 0 loses to the cut between two digits.
 
     Args:
         gray: The image in 8-bit luminance, upright (``to_grayscale``'s output).
         predict: The model: (n, 28, 28) uint8 views to (n, classes) probabilities.
+
+    Raises:
+        UnusableImageError: ``empty image`` when nothing stands out from the paper.
     """
     page = _page(gray)
     groups, _ = _groups(page.strokes)
 
-    def model_cost(page: _Page, pieces: list[_Group], height: float) -> np.ndarray:
+    def score(pieces: list[_Group], height: float, stroke: float) -> np.ndarray:
         views = np.stack([_digit(page, piece).view for piece in pieces])
-        sure = np.asarray(predict(views)).max(axis=1)
+        probabilities = np.asarray(predict(views))
+        likeliest = np.sort(probabilities, axis=1)[:, ::-1]
+        reads_one = probabilities.argmax(axis=1) == 1
+        width = _extent(pieces, height)[1]
         return (
-            -GUIDE_WEIGHT * np.log(np.maximum(sure, 1e-6))
-            + _shape_cost(page, pieces, height) * GUIDE_SHAPE
+            _shape_score(pieces, height, stroke)
+            + (GUIDED_BIAS - FREE_BIAS)
+            + MODEL_WEIGHTS[0] * np.log(np.maximum(likeliest[:, 0], 1e-6))
+            + MODEL_WEIGHTS[1] * np.log(np.maximum(likeliest[:, 1], 1e-4))
+            + reads_one * (MODEL_WEIGHTS[2] + MODEL_WEIGHTS[3] * width)
         )
 
     return [
         _digit(page, piece)
         for group in groups
-        for piece in _cut(page, group, model_cost, GUIDE_CUT[0], GUIDE_CUT[1])
+        for piece in _cut(page, group, groups, score)
     ]
-
-
-GUIDE_WEIGHT = 1.0
-GUIDE_SHAPE = 0.3
-GUIDE_CUT = (0.3, 0.3)
 
 
 def reads_as_number(gray: Image.Image) -> bool:
@@ -265,10 +274,14 @@ def _groups(strokes: np.ndarray) -> tuple[list[_Group], float]:
     return groups, height
 
 
-#: Says how unlike one digit each candidate piece is (lower is more digit-like).
-PieceCost = Callable[[_Page, list[_Group], float], np.ndarray]
+#: Scores each candidate piece of a group as one digit (higher: likelier), given the
+#: digits' height and the strokes' width.
+PieceScore = Callable[[list["_Group"], float, float], np.ndarray]
 #: Groups narrower than this times their height are never cut: one digit, or "11".
 CUT_ASPECT = 0.8
+#: Nor are groups narrower than this times the median group's width, when there are
+#: others: in "3 07 1" the 0 is one digit, however wide.
+CUT_CONTEXT = 1.6
 #: What a seam's step sideways costs, as a share of crossing one stroke pixel.
 SEAM_STEP = 0.02
 #: Seams cost a stroke pixel's darkness (0-1) to this power: they cut where it is light.
@@ -277,31 +290,42 @@ SEAM_GAMMA = 6.0
 SEAM_ANCHORS = (0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 0.875)
 #: Most strokes a cut between touching digits crosses.
 MOST_CROSSED = 2.5
-#: Closest two candidate cuts are, times the group's height.
+#: Least stroke ink between two candidate cuts, in strokes times the group's height.
 SEAM_SPACING = 0.1
 #: Shortest a digit of a number is, times its group's height (not a stroke's sliver).
 SHORTEST_DIGIT = 0.6
 #: Widest a digit is, times the group's height; wider pieces are not considered.
 PIECE_ASPECT = 1.6
+#: A piece's score as one digit is a logistic model's log-odds, fitted on numbers from
+#: ``realistic.write_number_folder`` (seeds 100 and 101, touching and not; checked on
+#: seed 102). Its shape: how much shorter than 0.85 of the group's height it is, its
+#: width and width squared (times the height), its ink (stroke pixels over a stroke
+#: as long as the height); each cut costs ``CUT_WEIGHT`` per stroke it crosses.
+SHAPE_WEIGHTS = (-14.0, 4.9, -4.6, 0.9)
+CUT_WEIGHT = 6.6
+#: With the model: the log of its likeliest and second likeliest class's probability,
+#: whether it reads a 1, and that times its width.
+MODEL_WEIGHTS = (1.75, -0.97, -0.5, 0.2)
+#: A piece's score's constant, without and with the model: the lower, the fewer cuts.
+#: Without the model, set so that separate digits keep their accuracy.
+FREE_BIAS = -2.5
+GUIDED_BIAS = -3.2
 
 
 def _cut(
-    page: _Page,
-    group: _Group,
-    piece_cost: PieceCost,
-    cut_cost: float = 1.0,
-    per_cut: float = 1.0,
+    page: _Page, group: _Group, groups: list[_Group], score: PieceScore
 ) -> list[_Group]:
-    """Cuts a group into digits where the fewest strokes cross, if it is wide.
+    """Cuts a group into digits where few strokes cross, if it is wide.
 
-    Candidate cuts are top-to-bottom seams through the fewest stroke pixels (each may
-    step a pixel sideways a row, so it can pass between leaning digits). Of all the
-    ways to cut the group at some of them, the cheapest is chosen by dynamic
-    programming: each piece costs what ``piece_cost`` says, each cut ``cut_cost``
-    times the strokes it crosses, plus one.
+    Candidate cuts are ``_seams``. Of all the ways to cut the group at some of them,
+    the best is chosen by dynamic programming: the sum of its pieces' scores, less
+    ``CUT_WEIGHT`` for each stroke a cut crosses.
     """
     height, width = group.mask.shape
-    if width <= CUT_ASPECT * height:
+    widths = [other.cols.stop - other.cols.start for other in groups]
+    if width <= CUT_ASPECT * height or (
+        len(groups) > 1 and width < CUT_CONTEXT * np.median(widths)
+    ):
         return [group]
     seams, crossed = _seams(page, group)
     count = len(seams)
@@ -311,41 +335,65 @@ def _cut(
         for last in range(first + 1, count):
             if (first, last) == (0, count - 1):
                 continue
-            inside = (columns > seams[first][:, None]) & (
-                columns <= seams[last][:, None]
+            mask = (
+                group.mask
+                & (columns > seams[first][:, None])
+                & (columns <= seams[last][:, None])
             )
-            mask = group.mask & inside
             cols = np.flatnonzero(mask.any(axis=0))
-            rows = np.flatnonzero(mask.any(axis=1))
             if not cols.size:
                 continue
             if cols[-1] - cols[0] + 1 > PIECE_ASPECT * height:
                 break
+            rows = np.flatnonzero(mask.any(axis=1))
             if rows[-1] - rows[0] + 1 < SHORTEST_DIGIT * height:
                 continue
             spans.append((first, last))
             pieces.append(_Group(group.rows, group.cols, mask))
-    costs = piece_cost(page, pieces, height)
-    best = np.full(count, np.inf)
+    scores = score(pieces, height, _stroke_width(group.mask))
+    best = np.full(count, -np.inf)
     best[0] = 0.0
-    came_from = np.zeros(count, int)
-    for (first, last), cost in sorted(zip(spans, costs), key=lambda x: x[0][1]):
-        total = (
-            best[first]
-            + cost
-            + (cut_cost * crossed[last] + per_cut) * (last < count - 1)
-        )
-        if total < best[last]:
-            best[last], came_from[last] = total, first
-    if not np.isfinite(best[-1]):
-        return [group]
+    came_from = {}
+    for index in sorted(range(len(spans)), key=lambda index: spans[index][1]):
+        first, last = spans[index]
+        total = best[first] + scores[index]
+        if last < count - 1:
+            total -= CUT_WEIGHT * crossed[last]
+        if total > best[last]:
+            best[last], came_from[last] = total, index
     chosen, last = [], count - 1
-    lookup = dict(zip(spans, pieces))
     while last:
-        first = int(came_from[last])
-        chosen.append(lookup[first, last])
-        last = first
+        chosen.append(pieces[came_from[last]])
+        last = spans[came_from[last]][0]
     return chosen[::-1]
+
+
+def _extent(pieces: list[_Group], height: float) -> tuple[np.ndarray, np.ndarray]:
+    """Each piece's ink's height and width, times the digits' height."""
+    extents = [
+        [np.ptp(np.flatnonzero(piece.mask.any(axis=axis))) + 1 for axis in (1, 0)]
+        for piece in pieces
+    ]
+    tall, wide = np.asarray(extents, dtype=np.float64).T / height
+    return tall, wide
+
+
+def _shape_score(pieces: list[_Group], height: float, stroke: float) -> np.ndarray:
+    """How like one digit each piece's shape is, with no model (``SHAPE_WEIGHTS``).
+
+    A digit of a number is about as tall as the others, about 0.5 of its height wide
+    (a 1 less, a 0 more), and holds a few strokes' worth of ink along its height.
+    """
+    tall, wide = _extent(pieces, height)
+    ink = np.array([piece.mask.sum() for piece in pieces]) / (stroke * height)
+    short, width, width2, inked = SHAPE_WEIGHTS
+    return (
+        FREE_BIAS
+        + short * np.maximum(0.85 - tall, 0)
+        + width * wide
+        + width2 * wide**2
+        + inked * ink
+    )
 
 
 def _seams(page: _Page, group: _Group) -> tuple[list[np.ndarray], np.ndarray]:
@@ -486,18 +534,6 @@ def _stroke_width(mask: np.ndarray) -> float:
     """The strokes' width: their area over half their outline's length."""
     outline = mask & ~ndimage.binary_erosion(mask)
     return max(2 * mask.sum() / max(outline.sum(), 1), 1.0)
-
-
-def _shape_cost(page: _Page, pieces: list[_Group], height: float) -> np.ndarray:
-    """How unlike one digit each piece's shape is, with no model: its aspect.
-
-    Digits are about 0.7 of their height wide (a 1 less, a 0 more); a piece far
-    narrower or wider is likelier part of a digit, or several.
-    """
-    widths = np.array(
-        [np.ptp(np.flatnonzero(piece.mask.any(axis=0))) + 1 for piece in pieces]
-    )
-    return 3.0 * (widths / height - 0.7) ** 2
 
 
 def _digit(page: _Page, group: _Group) -> Digit:
