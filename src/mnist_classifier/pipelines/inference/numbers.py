@@ -4,13 +4,16 @@ An image may hold several digits: a written number, a date, a form field. They a
 read as MNIST reads one digit each, left to right. The ink is found as for one digit
 (``preprocessing``: the paper's tone, polarity, the strokes); then ruled lines are
 taken out, the ink's connected components are grouped into digits (the strokes of one
-digit joined, specks left out) and groups far wider than a digit are cut where the
-fewest strokes cross, so that touching digits come apart. Each digit becomes its own
+digit joined, specks left out) and groups wider than a digit are cut along seams that
+cross few strokes, so that touching digits come apart. Each digit becomes its own
 28x28 view exactly as a single digit does (``thicken_thin_strokes``,
 ``centre_in_frame``).
 
-``reads_as_number`` is the ``auto`` layout's rule; it says yes only when it is sure,
-so an image of one digit keeps going through ``to_mnist`` as before.
+``find_digits`` needs no model; it cuts touching digits only where their shapes say
+so clearly. ``find_digits_guided`` lets the model choose among the cuts, which reads
+touching digits far better. ``reads_as_number`` is the ``auto`` layout's rule; it says
+yes only when it is sure, so an image of one digit keeps going through ``to_mnist``
+as before.
 """
 
 from __future__ import annotations
@@ -40,6 +43,13 @@ STROKE_LEVEL = 0.4
 FAINT_LEVEL = 0.3
 #: Share of the ink's level that a ruled line is looked for at (lines are faint).
 LINE_LEVEL = 0.2
+#: Height of a digit-sized group of ink, times the tallest's (``auto``'s rule), and
+#: how much of the shorter's height two must share to be on one line.
+DIGIT_SIZED = 0.6
+SAME_LINE = 0.5
+#: Width over height of ink wider than any one digit: a single digit's is below 2.2
+#: (MNIST's 300 widest test digits rendered by ``render_user_image``, two seeds).
+WIDEST_DIGIT = 2.5
 
 _EIGHT_NEIGHBOURS = np.ones((3, 3), bool)
 
@@ -48,7 +58,9 @@ class Digit(NamedTuple):
     """One digit of a number: what the model reads and where it is."""
 
     view: np.ndarray  # 28x28 uint8, light on black, as MNIST's digits
-    box: tuple[int, int, int, int]  # left, top, right, bottom in the upright image
+    # Its ink's bounding box in the upright grayscale image's pixels: left, top,
+    # right, bottom (right and bottom exclusive).
+    box: tuple[int, int, int, int]
 
 
 class _Page(NamedTuple):
@@ -138,25 +150,37 @@ def find_digits_guided(
 def reads_as_number(gray: Image.Image) -> bool:
     """Whether an image clearly holds a number, not one digit: the ``auto`` rule.
 
-    Yes when there are two or more digit-sized groups of ink side by side, or one
-    group far wider than any single digit is (touching digits). When in doubt, no:
-    then the image is read as one digit, exactly as before numbers were read.
+    Yes when two digit-sized groups of ink stand side by side on one line, or one
+    group is far wider than any single digit is (touching digits). Ink touching the
+    image's edge does not count: a shadow, the page's edge. When in doubt, no: then
+    the image is read as one digit, exactly as before numbers were read.
     """
     try:
-        groups, height = _groups(_page(gray).strokes)
+        page = _page(gray)
+        groups, height = _groups(page.strokes)
     except UnusableImageError:
         return False
-    sized = [g for g in groups if g.rows.stop - g.rows.start >= 0.6 * height]
-    if len(sized) >= 2:
-        return True
+    bottom, right = page.strokes.shape
+    sized = [
+        g
+        for g in groups
+        if g.rows.stop - g.rows.start >= DIGIT_SIZED * height
+        and g.rows.start > 0
+        and g.cols.start > 0
+        and g.rows.stop < bottom
+        and g.cols.stop < right
+    ]
+    for before, after in zip(sized, sized[1:]):
+        shared = min(before.rows.stop, after.rows.stop) - max(
+            before.rows.start, after.rows.start
+        )
+        shorter = min(g.rows.stop - g.rows.start for g in (before, after))
+        if shared >= SAME_LINE * shorter:
+            return True
     return any(
         (g.cols.stop - g.cols.start) > WIDEST_DIGIT * (g.rows.stop - g.rows.start)
         for g in sized
     )
-
-
-#: Width over height of the widest single digit's ink (MNIST's test set: 2.0 at most).
-WIDEST_DIGIT = 2.2
 
 
 def layout_of(gray: Image.Image, layout: Layout) -> Literal["digit", "number"]:
@@ -169,8 +193,13 @@ def layout_of(gray: Image.Image, layout: Layout) -> Literal["digit", "number"]:
 def _page(gray: Image.Image) -> _Page:
     """Measures the paper and the ink, as ``find_ink`` does, over the whole image.
 
-    The strokes are what is faintly inked (``LINE_LEVEL``) around what is clearly so
-    (``STROKE_LEVEL``): a light digit among dark ones keeps its strokes joined.
+    The strokes are what is faintly inked (``FAINT_LEVEL``) around what is clearly
+    so (``STROKE_LEVEL``): a light digit among dark ones keeps its strokes joined.
+    (``even_out_shadows`` is not applied: on numbers it takes much of the ink for
+    shadow and loses digits.)
+
+    Raises:
+        UnusableImageError: ``empty image`` when nothing stands out from the paper.
     """
     factor = -(-max(gray.size) // NUMBER_WORKING_SIZE)
     small = gray.reduce(factor) if factor > 1 else gray
@@ -220,9 +249,10 @@ def _groups(strokes: np.ndarray) -> tuple[list[_Group], float]:
     """Groups the strokes' connected components into digits, left to right.
 
     Components at least ``0.45`` of the tallest digit's height are digits or their
-    major parts; those overlapping horizontally (the two strokes of a 4, a stroke cut
-    by a ruled line) are one digit. Smaller pieces on the written line join the digit
-    they overlap horizontally or nearly touch; others are specks.
+    major parts; those overlapping horizontally much (the two strokes of a 4), or at
+    all if one is above the other (a 9's head and tail), are one digit. Smaller
+    pieces on the written line join the digit they overlap horizontally or nearly
+    touch; others (above or below the line, or apart) are specks.
 
     Returns:
         The groups, and the digits' height (the tallest large component's).
@@ -249,8 +279,15 @@ def _groups(strokes: np.ndarray) -> tuple[list[_Group], float]:
             last = members[-1]
             right = rights[last].max()
             narrower = min(rights[index] - lefts[index], right - lefts[last].min())
-            if right - lefts[index] >= 0.4 * narrower:
-                last.append(index)
+            across = right - lefts[index]  # how much they overlap horizontally
+            down = min(bottoms[last].max(), bottoms[index]) - max(
+                tops[last].min(), tops[index]
+            )
+            shorter = min(
+                bottoms[index] - tops[index], bottoms[last].max() - tops[last].min()
+            )
+            if across >= 0.4 * narrower or (across > 0 and down <= 0.3 * shorter):
+                last.append(index)  # one above the other: a 9's head and tail
                 continue
         members.append([index])
     spans = np.array([[lefts[m].min(), rights[m].max()] for m in members])
@@ -280,8 +317,9 @@ PieceScore = Callable[[list["_Group"], float, float], np.ndarray]
 #: Groups narrower than this times their height are never cut: one digit, or "11".
 CUT_ASPECT = 0.8
 #: Nor are groups narrower than this times the median group's width, when there are
-#: others: in "3 07 1" the 0 is one digit, however wide.
-CUT_CONTEXT = 1.6
+#: others and the median is no wider than 1.3 times the group's height (single
+#: digits, then): in "3 0 7" the 0 is one digit, however wide.
+CUT_CONTEXT = 2.0
 #: What a seam's step sideways costs, as a share of crossing one stroke pixel.
 SEAM_STEP = 0.02
 #: Seams cost a stroke pixel's darkness (0-1) to this power: they cut where it is light.
@@ -295,7 +333,7 @@ SEAM_SPACING = 0.1
 #: Shortest a digit of a number is, times its group's height (not a stroke's sliver).
 SHORTEST_DIGIT = 0.6
 #: Widest a digit is, times the group's height; wider pieces are not considered.
-PIECE_ASPECT = 1.6
+PIECE_ASPECT = 1.3
 #: A piece's score as one digit is a logistic model's log-odds, fitted on numbers from
 #: ``realistic.write_number_folder`` (seeds 100 and 101, touching and not; checked on
 #: seed 102). Its shape: how much shorter than 0.85 of the group's height it is, its
@@ -308,7 +346,7 @@ CUT_WEIGHT = 6.6
 MODEL_WEIGHTS = (1.75, -0.97, -0.5, 0.2)
 #: A piece's score's constant, without and with the model: the lower, the fewer cuts.
 #: Without the model, set so that separate digits keep their accuracy.
-FREE_BIAS = -2.5
+FREE_BIAS = -2.0
 GUIDED_BIAS = -3.2
 
 
@@ -322,9 +360,9 @@ def _cut(
     ``CUT_WEIGHT`` for each stroke a cut crosses.
     """
     height, width = group.mask.shape
-    widths = [other.cols.stop - other.cols.start for other in groups]
+    typical = np.median([other.cols.stop - other.cols.start for other in groups])
     if width <= CUT_ASPECT * height or (
-        len(groups) > 1 and width < CUT_CONTEXT * np.median(widths)
+        len(groups) > 1 and typical <= 1.3 * height and width < CUT_CONTEXT * typical
     ):
         return [group]
     seams, crossed = _seams(page, group)
@@ -402,8 +440,10 @@ def _seams(page: _Page, group: _Group) -> tuple[list[np.ndarray], np.ndarray]:
     A seam runs from the top row to the bottom one, a pixel sideways at most from row
     to row, and along a row through paper as far as it likes: so it can pass under the
     flag of a 5 that reaches over the next digit. Its cost is the stroke pixels it
-    crosses, plus a little for each step sideways (straighter seams are likelier).
-    The cheapest seams through each pixel of a few rows are candidates.
+    crosses, each by its darkness to the power ``SEAM_GAMMA`` (where two touching
+    strokes meet, the ink is lighter than in either's core), plus a little for each
+    step sideways. The cheapest seams through each pixel of a few rows
+    (``SEAM_ANCHORS``) are candidates, each a little apart from the others.
 
     Returns:
         Each seam's column in each row (a stroke pixel at or left of it belongs to the

@@ -1,0 +1,148 @@
+"""Finding the digits of a number written side by side: segmentation only, no model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+from scipy import ndimage
+
+from mnist_classifier.pipelines.inference.numbers import (
+    find_digits,
+    find_digits_guided,
+    layout_of,
+    reads_as_number,
+)
+from mnist_classifier.pipelines.inference.preprocessing import (
+    UnusableImageError,
+    to_grayscale,
+)
+from mnist_classifier.realistic import render_number
+
+# Indices into the shipped MNIST test sample: a 7, 2, 1, 0, 4, 9, 5 and another 0.
+SEVEN, TWO, ONE, ZERO, FOUR, NINE, FIVE, OTHER_ZERO = 0, 1, 2, 3, 4, 7, 8, 10
+
+
+def written(
+    digits: list[np.ndarray],
+    gap: int,
+    *,
+    scale: int = 3,
+    margin: int = 30,
+    line_at: int | None = None,
+    specks: tuple[tuple[int, int], ...] = (),
+) -> tuple[Image.Image, list[int]]:
+    """Writes MNIST digits side by side on grey paper, ``gap`` px between their ink.
+
+    A negative gap overlaps their ink. ``line_at`` draws a faint ruled line across
+    the paper at that row; ``specks`` puts 3x3 dots of dirt at (row, column).
+
+    Returns:
+        The image, and the column where each digit's ink starts.
+    """
+    inks = []
+    for digit in digits:
+        cols = np.flatnonzero(digit.any(axis=0))
+        ink = Image.fromarray(digit[:, cols[0] : cols[-1] + 1])
+        size = (ink.width * scale, ink.height * scale)
+        inks.append(np.asarray(ink.resize(size, Image.Resampling.BICUBIC)) / 255)
+    starts = [margin]
+    for ink in inks[:-1]:
+        starts.append(starts[-1] + ink.shape[1] + gap)
+    alpha = np.zeros((28 * scale + 2 * margin, starts[-1] + inks[-1].shape[1] + margin))
+    for ink, start in zip(inks, starts):
+        field = alpha[
+            margin - 4 * scale : margin + 24 * scale, start : start + ink.shape[1]
+        ]
+        np.maximum(field, np.clip(ink, 0, 1), out=field)
+    if line_at is not None:
+        alpha[line_at : line_at + 2] = np.maximum(alpha[line_at : line_at + 2], 0.5)
+    for row, col in specks:
+        alpha[row - 1 : row + 2, col - 1 : col + 2] = 1
+    return Image.fromarray(np.uint8(np.round(215 - 170 * alpha))), starts
+
+
+@pytest.fixture(scope="module")
+def images(sample_test) -> np.ndarray:
+    return sample_test[0]
+
+
+def lefts(image: Image.Image) -> list[int]:
+    return [digit.box[0] for digit in find_digits(to_grayscale(image))]
+
+
+def test_separate_digits_are_found_left_to_right(images):
+    image, starts = written([images[i] for i in (SEVEN, TWO, ONE, ZERO)], gap=12)
+
+    digits = find_digits(image)
+
+    assert len(digits) == 4
+    assert [d.box[0] for d in digits] == pytest.approx(starts, abs=6)
+    for digit in digits:
+        left, top, right, bottom = digit.box
+        assert 0 <= left < right <= image.width and 0 <= top < bottom <= image.height
+        assert digit.view.shape == (28, 28) and digit.view.dtype == np.uint8
+        assert digit.view.max() > 200  # light on black, as MNIST
+
+
+def test_specks_and_a_ruled_line_are_not_digits(images):
+    image, starts = written(
+        [images[i] for i in (FOUR, NINE, FIVE)],
+        gap=15,
+        line_at=75,  # through the digits' lower half
+        specks=((8, 20), (120, 70), (60, 5)),
+    )
+
+    assert lefts(image) == pytest.approx(starts, abs=6)
+
+
+def test_a_five_whose_flag_is_apart_is_one_digit(images):
+    five = images[FIVE].copy()
+    five[:, 14] = 0  # cuts the flag off the body, as MNIST's 5s often are
+    image, starts = written([images[SEVEN], five], gap=12)
+
+    assert lefts(image) == pytest.approx(starts, abs=6)
+
+
+def test_touching_digits_are_cut_apart(images):
+    image, _ = written([images[ZERO], images[OTHER_ZERO]], gap=-6)
+    assert ndimage.label(np.asarray(image) < 100, np.ones((3, 3)))[1] == 1  # touching
+
+    assert len(find_digits(image)) == 2
+
+
+def test_one_digit_stays_one_however_wide(images, paper_digit):
+    wide_two = Image.fromarray(np.asarray(written([images[TWO]], gap=0)[0])).resize(
+        (200, 90)
+    )
+
+    assert len(find_digits(to_grayscale(paper_digit))) == 1
+    assert len(find_digits(wide_two)) == 1
+
+
+def test_a_blank_image_has_no_digits():
+    with pytest.raises(UnusableImageError, match="empty image"):
+        find_digits(Image.new("L", (120, 60), 200))
+
+
+def test_auto_reads_one_digit_as_a_digit_and_a_number_as_a_number(images, paper_digit):
+    number = render_number([images[i] for i in (ONE, TWO)], np.random.default_rng(0))
+
+    assert not reads_as_number(to_grayscale(paper_digit))
+    assert layout_of(to_grayscale(paper_digit), "auto") == "digit"
+    assert reads_as_number(to_grayscale(number))
+    assert layout_of(to_grayscale(number), "auto") == "number"
+    assert layout_of(to_grayscale(paper_digit), "number") == "number"
+    assert not reads_as_number(Image.new("L", (50, 50), 128))  # blank: a digit's status
+
+
+def test_the_model_guided_reading_cuts_where_the_model_is_sure(images):
+    image, _ = written([images[i] for i in (SEVEN, TWO, ONE)], gap=12)
+    calls = []
+
+    def predict(views: np.ndarray) -> np.ndarray:
+        calls.append(len(views))
+        return np.full((len(views), 10), 0.1)
+
+    assert len(find_digits_guided(image, predict)) == 3
+    assert not calls  # separate digits: nothing to choose between
