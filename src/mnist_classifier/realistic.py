@@ -68,13 +68,7 @@ def write_realistic_folder(
     folder.mkdir(parents=True, exist_ok=True)
     truth = {}
     for index, (digit, label) in enumerate(zip(digits, labels, strict=True)):
-        image = render_user_image(digit, rng)
-        if rng.random() < 0.5:
-            name = f"{index:05d}.jpg"
-            image.save(folder / name, quality=int(rng.integers(60, 95)))
-        else:
-            name = f"{index:05d}.png"
-            image.save(folder / name)
+        name = _save_jpeg_or_png(render_user_image(digit, rng), folder, index, rng)
         truth[name] = int(label)
     return truth
 
@@ -497,6 +491,20 @@ def _ruled_lines(
     return lines
 
 
+def _save_jpeg_or_png(
+    image: Image.Image, folder: Path, index: int, rng: np.random.Generator
+) -> str:
+    """Saves ``image`` as ``<index>.jpg`` (quality 60-94) or ``.png``, half and half;
+    returns the file's name."""
+    if rng.random() < 0.5:
+        name = f"{index:05d}.jpg"
+        image.save(folder / name, quality=int(rng.integers(60, 95)))
+    else:
+        name = f"{index:05d}.png"
+        image.save(folder / name)
+    return name
+
+
 def _photograph(alpha: np.ndarray, rng: np.random.Generator) -> Image.Image:
     """Turns ink (``alpha``, 0-1) into a photo or scan: paper of some tone lit
     unevenly, a pen of some tone and colour, sensor noise."""
@@ -554,13 +562,7 @@ def write_number_folder(
             order = np.concatenate([order, rng.permutation(len(digits))])
         chosen, order = _next_number(digits, order, length, touching)
         image = render_number([digits[i] for i in chosen], rng, touching)
-        index = len(truth)
-        if rng.random() < 0.5:
-            name = f"{index:05d}.jpg"
-            image.save(folder / name, quality=int(rng.integers(60, 95)))
-        else:
-            name = f"{index:05d}.png"
-            image.save(folder / name)
+        name = _save_jpeg_or_png(image, folder, len(truth), rng)
         truth[name] = "".join(str(int(labels[i])) for i in chosen)
     return truth
 
