@@ -89,7 +89,8 @@ def kedro_run(
     model_version: str,
     params: str = "",
 ) -> Run:
-    """Runs the inference pipeline on ``folder`` as a user would, with that model.
+    """Runs the inference pipeline on ``folder`` as a user would, with that model,
+    reading every file (``inference.redo``: what earlier runs read is not reused).
 
     Args:
         args: The command line: project, environment and more parameters.
@@ -102,7 +103,15 @@ def kedro_run(
         Its times, the predictions it wrote and its processes' peak memory.
     """
     params = ",".join(
-        filter(None, [folder and f"input_dir={folder}", args.params, params])
+        filter(
+            None,
+            [
+                folder and f"input_dir={folder}",
+                "inference.redo=true",
+                args.params,
+                params,
+            ],
+        )
     )
     command = [KEDRO, "run", "--pipelines", "inference"]
     command += ["--load-versions", f"classifier:{model_version}"]

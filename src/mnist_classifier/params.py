@@ -152,6 +152,8 @@ class InferenceParams(_Params):
     # number only where it clearly is one.
     layout: Literal["auto", "digit", "number"] = "digit"
     sheet_images: PositiveInt = Field(60, le=1000)
+    # Read every file again, not only those new or changed since the folder's last run.
+    redo: bool = False
 
     def worker_count(self, cores: int | None = None) -> int:
         """``workers``, or by default one process per core."""

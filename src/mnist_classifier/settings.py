@@ -1,5 +1,6 @@
 """Project settings: https://docs.kedro.org/en/stable/configure/configuration_basics/"""
 
+from mnist_classifier.resolvers import folder_key
 from mnist_classifier.startup import quiet_harmless_warnings
 
 quiet_harmless_warnings()  # `kedro` commands did it already; sessions in Python too
@@ -36,4 +37,7 @@ CONFIG_LOADER_ARGS = {
     "default_run_env": "local",
     # An environment (conf/test, conf/accurate) overrides only the nested keys it sets.
     "merge_strategy": {"parameters": "soft"},
+    # ${folder_key:<folder>}: where the inference pipeline keeps what it has read of a
+    # folder (conf/base/catalog_inference.yml).
+    "custom_resolvers": {"folder_key": folder_key},
 }

@@ -91,3 +91,38 @@ def test_a_version_without_its_card_is_refused_in_one_line(
     with pytest.raises(ModelGuardError, match="has no model_card.json") as error:
         check(catalog(tmp_path, dataset_params))
     assert "\n" not in error.value.message
+
+
+def test_a_truncated_model_stops_the_run_naming_version_and_what_to_do(
+    tmp_path, dataset_params, model_card
+):
+    older = "2025-12-31T00.00.00.000Z"
+    save(tmp_path, model_card, version=older)
+    save(tmp_path, model_card)
+    keras_file = tmp_path / "classifier.keras" / VERSION / "classifier.keras"
+    keras_file.write_bytes(keras_file.read_bytes()[: keras_file.stat().st_size // 2])
+    with pytest.raises(ModelGuardError) as error:
+        check(catalog(tmp_path, dataset_params))
+    message = error.value.message
+    assert "\n" not in message
+    assert f"version {VERSION}" in message and "not a complete Keras file" in message
+    assert f"--load-versions classifier:{older}" in message
+    assert "train a new model with `kedro run`" in message
+    check(  # the advice works
+        catalog(tmp_path, dataset_params, load=older),
+        load_versions={"classifier": older},
+    )
+
+
+def test_a_model_damaged_on_disk_fails_its_checksum(
+    tmp_path, dataset_params, model_card
+):
+    save(tmp_path, model_card)
+    keras_file = tmp_path / "classifier.keras" / VERSION / "classifier.keras"
+    data = bytearray(keras_file.read_bytes())
+    weights = data.find(b"model.weights.h5") + 200  # inside the weights, not a header
+    data[weights] ^= 0xFF
+    keras_file.write_bytes(bytes(data))
+    with pytest.raises(ModelGuardError, match="fails its checksum") as error:
+        check(catalog(tmp_path, dataset_params))
+    assert "train a new model" in error.value.message

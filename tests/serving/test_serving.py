@@ -25,13 +25,12 @@ from mlflow import MlflowClient
 
 from mnist_classifier.datasets import ClassifierDataset, ImageFileDataset
 from mnist_classifier.params import InferenceParams
-from mnist_classifier.pipelines.inference.nodes import predict_digits
 from mnist_classifier.realistic import write_realistic_folder
 from mnist_classifier.serving.registry import CHAMPION, serving_uri
 from tests.conftest import PROJECT_ROOT, copy_project, load_sample
 from tests.servers import free_port
 
-from ..pipelines.inference.conftest import png_header
+from ..pipelines.inference.conftest import png_header, read_folder
 from .conftest import kedro_run, server_environment, serving
 
 MAX_REQUEST_BYTES = 3_000_000
@@ -172,7 +171,7 @@ def test_the_served_model_answers_as_the_batch_pipeline(served):
         filepath=str(project / "data/06_models/mnist/classifier.keras"),
         version=Version(None, None),
     ).load()
-    node, _ = predict_digits(
+    node = read_folder(
         loaders, classifier, InferenceParams(input_dir="photos", workers=1)
     )
     node = node.set_index("image").loc[names]

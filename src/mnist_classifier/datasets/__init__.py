@@ -1,7 +1,16 @@
 """Kedro datasets that kedro-datasets does not provide."""
 
+from .atomic_dataset import AtomicDataset
 from .classifier_dataset import ClassifierDataset
+from .file_stamp_dataset import FileStampDataset
 from .idx_dataset import IDXDataset
 from .image_file_dataset import ImageFileDataset, NotRegularFileError
 
-__all__ = ["ClassifierDataset", "IDXDataset", "ImageFileDataset", "NotRegularFileError"]
+__all__ = [
+    "AtomicDataset",
+    "ClassifierDataset",
+    "FileStampDataset",
+    "IDXDataset",
+    "ImageFileDataset",
+    "NotRegularFileError",
+]

@@ -4,12 +4,14 @@ Each version is one folder, ``<filepath>/<version>/``, holding ``<name>.keras`` 
 ``model_card.json``; a version counts (for "latest" and for ``exists``) once its Keras
 file is there. A save writes the card first, then the model to a temporary name, loads
 that back once, and only then renames it into place, so an interrupted save never
-leaves a version that a later run would take.
+leaves a version that a later run would take. ``check_file`` tells, without TensorFlow,
+whether the version to load is intact, so a run can stop with one line if it is not.
 """
 
 from __future__ import annotations
 
 import tempfile
+import zipfile
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -27,6 +29,8 @@ from mnist_classifier.classifier import ModelCard, TrainedClassifier
 from mnist_classifier.startup import import_keras
 
 CARD_NAME = "model_card.json"
+#: What a Keras 3 ``.keras`` file (a zip archive) holds.
+KERAS_MEMBERS = frozenset({"metadata.json", "config.json", "model.weights.h5"})
 
 
 class ClassifierDataset(AbstractVersionedDataset[TrainedClassifier, TrainedClassifier]):
@@ -92,6 +96,35 @@ class ClassifierDataset(AbstractVersionedDataset[TrainedClassifier, TrainedClass
     def load_card(self) -> ModelCard:
         """Reads only the card of the version to load: cheap, no TensorFlow."""
         return self._read_card(self._get_load_path())
+
+    def check_file(self) -> None:
+        """Checks that the version to load is a whole Keras file: cheap, no TensorFlow.
+
+        Reads the file once: the zip archive must be complete, hold the members of a
+        Keras model, and each member must match its checksum (truncated, cut short
+        while written, or damaged on disk: all fail here).
+
+        Raises:
+            DatasetError: Naming the version, its file and what is wrong with it.
+        """
+        path = self._get_load_path()
+        try:
+            with (
+                self._fs.open(get_filepath_str(path, self._protocol), "rb") as file,
+                zipfile.ZipFile(file) as archive,
+            ):
+                missing = KERAS_MEMBERS - set(archive.namelist())
+                damaged = None if missing else archive.testzip()
+        except (zipfile.BadZipFile, OSError, EOFError) as error:
+            raise DatasetError(
+                f"{self._which(path)} is not a complete Keras file ({_first_line(error)})"
+            ) from error
+        if missing or damaged:
+            what = f"lacks {', '.join(sorted(missing))}" if missing else "is damaged"
+            raise DatasetError(
+                f"{self._which(path)} {what}"
+                + (f" (member {damaged} fails its checksum)" if damaged else "")
+            )
 
     def save(self, data: TrainedClassifier) -> None:
         keras = import_keras()

@@ -1,8 +1,9 @@
 """The model guard: a run that reads the trained classifier gets a usable, fitting one.
 
-Checked before any node runs, so a missing model, a version that does not exist or a
-model trained on other classes stops the run with one line saying what to do, rather
-than a traceback from deep in the catalog or, worse, answers in the wrong classes.
+Checked before any node runs, so a missing model, a version that does not exist, one
+that is damaged (truncated by a full disk, say) or a model trained on other classes
+stops the run with one line saying what to do, rather than a traceback from deep in
+the catalog or, worse, answers in the wrong classes.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from kedro.framework.hooks import hook_impl
 from kedro.io import CatalogProtocol, DatasetError
 from kedro.pipeline import Pipeline
 
+from mnist_classifier.datasets import ClassifierDataset
 from mnist_classifier.params import DatasetParams
 
 
@@ -22,7 +24,8 @@ class ModelGuardError(click.ClickException):
 
 
 class ModelGuardHook:
-    """Checks the classifier a pipeline loads: it exists and reads the run's classes."""
+    """Checks the classifier a pipeline loads: it exists, is intact and reads the run's
+    classes."""
 
     def __init__(self, model: str = "classifier", dataset: str = "params:dataset"):
         """Names the catalog entries of the trained model and of the dataset's params."""
@@ -51,8 +54,9 @@ class ModelGuardHook:
         dataset = catalog.get(self.model)
         try:
             card = dataset.load_card()
+            dataset.check_file()
         except DatasetError as error:
-            raise ModelGuardError(str(error)) from error
+            raise ModelGuardError(f"{error}. {self._advice(dataset)}") from error
         expected = DatasetParams.model_validate(catalog.load(self.dataset))
         if card.class_names != expected.class_names:
             raise ModelGuardError(
@@ -63,3 +67,15 @@ class ModelGuardHook:
                 f"{self.model}:<version> of a model trained on those classes, or train "
                 "one (`kedro run` in this configuration)."
             )
+
+    def _advice(self, dataset: ClassifierDataset) -> str:
+        """What to do about an unusable version: another version, or a new model."""
+        current = dataset.resolve_load_version()
+        others = [v for v in dataset.list_versions(full_path=False) if v != current]
+        other = (
+            f"pass --load-versions {self.model}:{others[0]} (the newest other version) "
+            "or "
+            if others
+            else ""
+        )
+        return f"To go on, {other}train a new model with `kedro run`."

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import struct
 import zlib
@@ -10,11 +11,17 @@ from pathlib import Path
 
 import keras
 import numpy as np
+import pandas as pd
 import pytest
 from PIL import Image
 
 from mnist_classifier.classifier import TrainedClassifier
+from mnist_classifier.params import InferenceParams
 from mnist_classifier.pipelines.data_processing.nodes import one_hot_labels
+from mnist_classifier.pipelines.inference.nodes import (
+    collect_predictions,
+    predict_digits,
+)
 
 
 def on_paper(digit: np.ndarray, size=(160, 110), at=(66, 16), scale=3) -> np.ndarray:
@@ -25,6 +32,33 @@ def on_paper(digit: np.ndarray, size=(160, 110), at=(66, 16), scale=3) -> np.nda
     alpha = np.zeros(size[::-1], np.float32)
     alpha[at[1] : at[1] + ink.height, at[0] : at[0] + ink.width] = np.asarray(ink) / 255
     return np.uint8(np.round(210 - 180 * alpha))
+
+
+def read_folder(
+    digit_images: dict,
+    classifier,
+    inference: InferenceParams,
+    *,
+    stamps: dict | None = None,
+    before: dict[str, pd.DataFrame] | None = None,
+) -> pd.DataFrame:
+    """Runs ``predict_digits`` and ``collect_predictions`` as the pipeline does, with
+    the folder's journal in memory (``before``: its batches, to which this run's are
+    added); returns the folder's predictions. Without stamps every file is read."""
+    journal = dict(before or {})
+    chunks = list(
+        predict_digits(digit_images, stamps or {}, dict(journal), classifier, inference)
+    )
+    for batch, _ in chunks:
+        journal |= batch
+    plan = chunks[-1][1]  # every chunk carries the plan
+    if before is not None:
+        before |= journal
+    loaders = {
+        name: functools.partial(lambda rows: rows, rows)
+        for name, rows in journal.items()
+    }
+    return collect_predictions(loaders, plan, inference)
 
 
 def png_bytes(image: Image.Image, **save_args) -> bytes:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import io
+import itertools
 import logging
 import os
 import time
@@ -17,13 +18,14 @@ from matplotlib.colors import to_rgba
 from PIL import Image, ImageOps
 from scipy import ndimage
 
-from mnist_classifier.datasets import ImageFileDataset
+from mnist_classifier.datasets import FileStampDataset, ImageFileDataset
 from mnist_classifier.params import InferenceParams
 from mnist_classifier.pipelines.inference import nodes
 from mnist_classifier.pipelines.inference.nodes import (
     classify_batch,
     plot_predictions_sheet,
     predict_digits,
+    preview_sheet_images,
     visible_files,
 )
 from mnist_classifier.pipelines.inference.preprocessing import (
@@ -36,7 +38,7 @@ from mnist_classifier.pipelines.inference.reading import PreparedImage, prepare
 from mnist_classifier.realistic import render_number
 from tests.conftest import StubClassifier, within
 
-from .conftest import png_bytes
+from .conftest import png_bytes, read_folder
 
 COLUMNS = [
     "image",
@@ -280,9 +282,8 @@ def test_every_file_gets_a_row_and_every_good_image_is_classified(
     }
     folder = write_files({**files, **hidden})
 
-    predictions, previews = predict_digits(
-        loaders(folder), stub_classifier, params(folder)
-    )
+    predictions = read_folder(loaders(folder), stub_classifier, params(folder))
+    previews = preview_sheet_images(predictions, loaders(folder), params(folder))
 
     assert list(predictions.columns) == [*COLUMNS, "model_version"]
     assert list(predictions["image"]) == sorted(files)
@@ -327,7 +328,7 @@ def test_images_are_read_and_classified_batch_by_batch(
             return np.eye(10, dtype=np.float32)[np.zeros(len(images), int)]
 
     images = {name: counting(name, loader) for name, loader in loaders(folder).items()}
-    predictions, _ = predict_digits(images, Recorder(), params(folder, batch_size=3))
+    predictions = read_folder(images, Recorder(), params(folder, batch_size=3))
 
     assert len(predictions) == 10 and sorted(calls) == sorted(images)
     # Batches of 3: each is read just before the model classifies it, none earlier.
@@ -340,8 +341,8 @@ def test_worker_processes_give_the_same_predictions(
     files = {**odd_modes, **{name: content for name, (content, _) in bad_files.items()}}
     folder = write_files(files)
     images = loaders(folder)
-    alone, _ = predict_digits(images, stub_classifier, params(folder, batch_size=4))
-    shared, _ = predict_digits(
+    alone = read_folder(images, stub_classifier, params(folder, batch_size=4))
+    shared = read_folder(
         images, stub_classifier, params(folder, batch_size=4, workers=2)
     )
     pd.testing.assert_frame_equal(alone, shared)
@@ -352,7 +353,7 @@ def test_a_folder_without_a_usable_image_is_an_error_naming_it(
 ):
     folder = write_files({name: content for name, (content, _) in bad_files.items()})
     with pytest.raises(ValueError, match=f"No usable image in '{folder}'"):
-        predict_digits(loaders(folder), stub_classifier, params(folder))
+        read_folder(loaders(folder), stub_classifier, params(folder))
 
 
 def test_a_model_for_other_images_is_refused(write_files, paper_digit, stub_classifier):
@@ -361,7 +362,7 @@ def test_a_model_for_other_images_is_refused(write_files, paper_digit, stub_clas
     )
     folder = write_files({"digit.png": png_bytes(paper_digit)})
     with pytest.raises(ValueError, match=r"reads 32x32 images, but inference makes"):
-        predict_digits(loaders(folder), stub_classifier, params(folder))
+        read_folder(loaders(folder), stub_classifier, params(folder))
 
 
 def test_the_log_says_how_many_were_classified_and_skipped_why(
@@ -375,7 +376,7 @@ def test_the_log_says_how_many_were_classified_and_skipped_why(
         }
     )
     with caplog.at_level(logging.INFO):
-        predict_digits(
+        read_folder(
             loaders(folder), stub_classifier, params(folder, low_confidence=0.9)
         )
     summary = [
@@ -446,10 +447,8 @@ def test_a_fifo_or_a_device_in_the_folder_gets_a_status_and_nothing_hangs(
     (folder / "zero.png").symlink_to("/dev/zero")
     (folder / "gone.png").symlink_to(folder / "nowhere.png")
 
-    predictions, _ = within(
-        lambda: predict_digits(
-            loaders(folder), stub_classifier, params(folder, workers=2)
-        )
+    predictions = within(
+        lambda: read_folder(loaders(folder), stub_classifier, params(folder, workers=2))
     )
 
     status = predictions.set_index("image")["status"]
@@ -468,7 +467,7 @@ def test_worker_processes_start_with_the_first_file(
     )
     count = nodes.CHUNK + 1  # a single batch: still read in worker processes
     folder = write_files({f"{i:02d}.png": png_bytes(paper_digit) for i in range(count)})
-    predictions, _ = predict_digits(
+    predictions = read_folder(
         loaders(folder), stub_classifier, params(folder, workers=2)
     )
     assert started == [2] and (predictions["status"] == "ok").sum() == count
@@ -480,7 +479,7 @@ def test_each_row_and_the_summary_name_the_model_version(
     caplog.set_level(logging.INFO, logger="mnist_classifier")
     folder = write_files({"a.png": png_bytes(paper_digit), "b.txt": b"text"})
     model = StubClassifier(model_card, version="2026-12-02T01.43.50.636Z")
-    predictions, _ = predict_digits(loaders(folder), model, params(folder))
+    predictions = read_folder(loaders(folder), model, params(folder))
     assert (predictions["model_version"] == model.version).all()
     assert f"Model version {model.version}." in caplog.text
 
@@ -518,8 +517,8 @@ def test_the_run_goes_on_past_a_file_that_times_out(
     images = loaders(folder)
     images["slow.png"] = functools.partial(_slow_load, images["00.png"])
 
-    predictions, _ = within(
-        lambda: predict_digits(
+    predictions = within(
+        lambda: read_folder(
             images, stub_classifier, params(folder, workers=2, time_limit=0.5)
         )
     )
@@ -542,8 +541,11 @@ def test_a_number_is_read_digit_by_digit_left_to_right(
     number = render_number(list(images[:4]), np.random.default_rng(0))
     folder = write_files({"number.png": png_bytes(number)})
 
-    predictions, previews = predict_digits(
+    predictions = read_folder(
         loaders(folder), stub_classifier, params(folder, layout="number")
+    )
+    previews = preview_sheet_images(
+        predictions, loaders(folder), params(folder, layout="number")
     )
 
     (row,) = predictions.to_dict(orient="records")
@@ -562,3 +564,72 @@ def test_one_digit_is_read_the_same_whatever_the_layout_says(paper_digit):
         for layout in ("digit", "auto")
     )
     assert len(auto.views) == 1 and np.array_equal(auto.view, digit.view)
+
+
+# ---------------------------------------------------------------- incremental runs
+
+
+def stamps(folder) -> dict:
+    return PartitionedDataset(path=str(folder), dataset=FileStampDataset).load()
+
+
+def test_a_second_run_reads_only_new_and_changed_files(
+    write_files, paper_digit, model_card
+):
+    folder = write_files({f"{i}.png": png_bytes(paper_digit) for i in range(5)})
+    model = StubClassifier(model_card, version="2026-12-02T01.43.50.636Z")
+    journal: dict[str, pd.DataFrame] = {}
+    first = read_folder(
+        loaders(folder), model, params(folder), stamps=stamps(folder), before=journal
+    )
+    (folder / "5.png").write_bytes(png_bytes(paper_digit))
+    (folder / "1.png").write_bytes(png_bytes(paper_digit.rotate(5)))  # edited
+    model.batches.clear()
+
+    second = read_folder(
+        loaders(folder), model, params(folder), stamps=stamps(folder), before=journal
+    )
+
+    assert model.batches == [2]  # 1.png and 5.png, nothing else
+    assert list(second["image"]) == [f"{i}.png" for i in range(6)]
+    unchanged = second["image"].isin(["0.png", "2.png", "3.png", "4.png"])
+    pd.testing.assert_frame_equal(
+        second[unchanged].reset_index(drop=True),
+        first[first["image"].isin(second["image"][unchanged])].reset_index(drop=True),
+    )
+    model.batches.clear()
+    read_folder(
+        loaders(folder),
+        model,
+        params(folder, redo=True),
+        stamps=stamps(folder),
+        before=journal,
+    )
+    assert model.batches == [6]
+
+
+def test_a_run_stopped_after_two_batches_is_finished_by_the_next(
+    write_files, paper_digit, stub_classifier
+):
+    folder = write_files({f"{i:02d}.png": png_bytes(paper_digit) for i in range(10)})
+    inference = params(folder, batch_size=3)
+    run = predict_digits(
+        loaders(folder), stamps(folder), {}, stub_classifier, inference
+    )
+    journal = {}
+    for batch, _ in itertools.islice(run, 2):  # then the run is interrupted
+        journal |= batch
+    run.close()
+    stub_classifier.batches.clear()
+
+    predictions = read_folder(
+        loaders(folder),
+        stub_classifier,
+        inference,
+        stamps=stamps(folder),
+        before=journal,
+    )
+
+    assert stub_classifier.batches == [3, 1]  # the 4 files the first run did not read
+    assert list(predictions["image"]) == [f"{i:02d}.png" for i in range(10)]
+    assert (predictions["status"] == "ok").all()

@@ -28,12 +28,21 @@ from mnist_classifier.params import InferenceParams
 from mnist_classifier.pipeline_registry import register_pipelines
 from mnist_classifier.pipelines.inference import create_pipeline
 from mnist_classifier.realistic import write_realistic_folder
+from mnist_classifier.settings import CONFIG_LOADER_ARGS
 
 from .conftest import png_bytes
 
 MODEL_VERSION = "2026-01-01T00.00.00.000Z"
 RUN_VERSION = "2026-01-02T00.00.00.000Z"
-DATASETS = ["digit_images", "classifier", "predictions", "predictions_sheet"]
+DATASETS = [
+    "digit_images",
+    "digit_image_stamps",
+    "classified_before",
+    "classified_files",
+    "classifier",
+    "predictions",
+    "predictions_sheet",
+]
 
 
 def conf_loader(folder: Path) -> OmegaConfigLoader:
@@ -43,6 +52,7 @@ def conf_loader(folder: Path) -> OmegaConfigLoader:
         base_env="base",
         default_run_env="test",
         runtime_params={"input_dir": str(folder)},
+        custom_resolvers=CONFIG_LOADER_ARGS["custom_resolvers"],
     )
 
 
@@ -100,10 +110,17 @@ def test_inference_is_registered_and_not_part_of_the_default_run():
     project_pipelines.set_requested(None)
     pipelines = register_pipelines()
     inference = {node.name for node in pipelines["inference"].nodes}
-    assert inference == {"predict_digits", "plot_predictions_sheet"}
+    assert inference == {
+        "predict_digits",
+        "collect_predictions",
+        "preview_sheet_images",
+        "plot_predictions_sheet",
+    }
     assert not inference & {node.name for node in pipelines["__default__"].nodes}
     assert pipelines["inference"].inputs() == {
         "digit_images",
+        "digit_image_stamps",
+        "classified_before",
         "classifier",
         "params:inference",
     }

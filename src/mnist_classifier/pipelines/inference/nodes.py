@@ -21,6 +21,7 @@ from matplotlib.patches import Rectangle
 from mnist_classifier.classifier import TrainedClassifier
 from mnist_classifier.params import InferenceParams
 
+from .journal import FolderPlan, folder_predictions, plan_reading
 from .preprocessing import FRAME_SIZE
 from .progress import FolderProgress
 from .reading import PreparedImage, prepare
@@ -34,53 +35,123 @@ CHUNK = 16
 
 def predict_digits(
     digit_images: dict[str, Loader],
+    digit_image_stamps: dict[str, Callable[[], str | None]],
+    classified_before: dict[str, pd.DataFrame],
     classifier: TrainedClassifier,
     inference: InferenceParams,
-) -> tuple[pd.DataFrame, dict[str, PreparedImage]]:
-    """Reads, preprocesses and classifies every image in batches; bad files get a status.
+) -> Iterator[tuple[dict[str, pd.DataFrame], FolderPlan]]:
+    """Reads, preprocesses and classifies the folder's new and changed files in batches.
 
-    Memory is bounded by the batch, not the folder. A file that cannot be used (not an
-    image, truncated, too large, blank) gets its row and status and the run goes on.
-    Each row names the model version that made it (``model_version``), and so does the
-    summary line.
+    A generator: Kedro saves each batch's rows to the folder's journal as soon as it is
+    yielded, so an interrupted run loses at most the batch in hand, and the next run
+    starts where this one stopped. Files the journal already answers for (unchanged,
+    same model and layout) are not read again, unless ``inference.redo``. Memory is
+    bounded by the batch, not the folder. A file that cannot be used (not an image,
+    truncated, too large, blank) gets its row and status and the run goes on.
 
     Args:
         digit_images: One loader per file in the folder, by path relative to it.
+        digit_image_stamps: One loader per file of its stamp (it changes with the file).
+        classified_before: The folder's journal: the rows of earlier runs, by batch.
         classifier: The trained model; it must read MNIST's 28x28 images.
-        inference: The folder's name (for messages), limits, batching and the sheet.
+        inference: The folder's name (for messages), limits, batching, ``redo``.
 
-    Returns:
-        The predictions, one row per file in sorted order (``image``, ``prediction``,
-        ``confidence``, ``p0``...``p9``, ``status``, ``model_version``), and the first
-        files' thumbnails and 28x28 views for the contact sheet.
+    Yields:
+        The rows of a batch, by the name of its journal file (``image``,
+        ``prediction``, ``confidence``, ``p0``...``p9``, ``digits``,
+        ``digit_confidences``, ``status``, ``model_version``, ``stamp``, ``layout``),
+        and the run's plan for the folder; once ``{}`` and the plan if nothing is new.
 
     Raises:
-        ValueError: If the folder holds only hidden files, or no usable image at all.
+        ValueError: If the folder holds only hidden files.
     """
     _check_input_shape(classifier)
     files = visible_files(digit_images, inference.input_dir)
-    start = time.perf_counter()
-    on_sheet = set(files[: inference.sheet_images])
-    tables, previews = [], {}
-    with FolderProgress(len(files), inference.input_dir) as progress:
-        for names, prepared in _prepare_in_batches(files, digit_images, inference):
-            tables.append(classify_batch(names, prepared, classifier))
-            previews |= {
-                name: item for name, item in zip(names, prepared) if name in on_sheet
-            }
-            progress.update(sum(map(len, tables)))
-    predictions = pd.concat(tables, ignore_index=True)
-    predictions["model_version"] = classifier.version
+    stamps = {name: _stamp(digit_image_stamps.get(name)) for name in files}
+    earlier = list(classified_before.values())
+    plan = plan_reading(
+        files,
+        stamps,
+        pd.concat(earlier) if earlier else pd.DataFrame(),
+        classifier.version,
+        inference.layout,
+        redo=inference.redo,
+    )
+    logger.info(plan.describe(inference.input_dir))
+    if not plan.to_read:
+        yield {}, plan
+        return
+    start, read = time.perf_counter(), 0
+    with FolderProgress(len(plan.to_read), inference.input_dir) as progress:
+        batches = _prepare_in_batches(list(plan.to_read), digit_images, inference)
+        for names, prepared in batches:
+            rows = plan.keyed(classify_batch(names, prepared, classifier))
+            read += len(names)
+            progress.update(read)
+            yield {plan.batch_name(names): rows}, plan
+    seconds = time.perf_counter() - start
     logger.info(
-        summarise(predictions, inference, time.perf_counter() - start)
-        + f" Model version {classifier.version or 'not versioned'}."
+        f"Read {read} files of '{inference.input_dir}' in {seconds:.1f} s "
+        f"({read / max(seconds, 1e-9):.0f} files/s)."
+    )
+
+
+def _stamp(loader: Callable[[], str | None] | None) -> str | None:
+    return loader() if loader else None
+
+
+def collect_predictions(
+    classified_files: dict[str, Callable[[], pd.DataFrame]],
+    folder_plan: FolderPlan,
+    inference: InferenceParams,
+) -> pd.DataFrame:
+    """Gathers the folder's predictions from its journal: one row per file, in order.
+
+    Each file's row is the one that holds for it as it is now, whether this run or
+    an earlier one wrote it; so an interrupted run, run again, gives each file one row.
+
+    Returns:
+        The predictions (``image``, ``prediction``, ``confidence``, ``p0``...``p9``,
+        ``digits``, ``digit_confidences``, ``status``, ``model_version``).
+
+    Raises:
+        ValueError: If no file of the folder could be classified.
+    """
+    journal = pd.concat([load() for load in classified_files.values()])
+    predictions = folder_predictions(journal, folder_plan)
+    logger.info(
+        summarise(predictions, inference)
+        + f" Model version {folder_plan.model_version or 'not versioned'}."
     )
     if not (predictions["status"] == "ok").any():
         raise ValueError(
             f"No usable image in '{inference.input_dir}': {len(predictions)} files, "
             f"none could be classified (see the status counts above)."
         )
-    return predictions, previews
+    return predictions
+
+
+def preview_sheet_images(
+    predictions: pd.DataFrame,
+    digit_images: dict[str, Loader],
+    inference: InferenceParams,
+) -> dict[str, PreparedImage]:
+    """Reads the sheet's files again (the first ``sheet_images``), with thumbnails.
+
+    The journal keeps answers, not pictures; a few dozen files take a second or two.
+    """
+    shown = list(predictions["image"][: inference.sheet_images])
+    return {
+        name: prepare(
+            digit_images[name],
+            True,
+            max_pixels=inference.max_pixels,
+            layout=inference.layout,
+            seconds=inference.time_limit,
+        )
+        for name in shown
+        if name in digit_images
+    }
 
 
 def _check_input_shape(classifier: TrainedClassifier) -> None:
@@ -124,18 +195,18 @@ def _prepare_in_batches(
     """
     work = functools.partial(
         prepare,
+        with_thumbnail=False,
         max_pixels=inference.max_pixels,
         layout=inference.layout,
         seconds=inference.time_limit,
     )
     loaders = [digit_images[name] for name in files]
-    thumbnails = [index < inference.sheet_images for index in range(len(files))]
     workers = min(inference.worker_count(), -(-len(files) // CHUNK))
     with _worker_pool(workers) if workers > 1 else contextlib.nullcontext() as pool:
         if pool:
-            results = pool.map(work, loaders, thumbnails, chunksize=CHUNK)
+            results = pool.map(work, loaders, chunksize=CHUNK)
         else:
-            results = map(work, loaders, thumbnails)
+            results = map(work, loaders)
         for start in range(0, len(files), inference.batch_size):
             names = files[start : start + inference.batch_size]
             yield names, list(itertools.islice(results, len(names)))
@@ -201,9 +272,7 @@ def classify_batch(
     return table
 
 
-def summarise(
-    predictions: pd.DataFrame, inference: InferenceParams, seconds: float
-) -> str:
+def summarise(predictions: pd.DataFrame, inference: InferenceParams) -> str:
     """One line for the log: how many files, how many classified, skipped and why."""
     statuses = predictions["status"].value_counts()
     skipped = statuses.drop("ok", errors="ignore")
@@ -212,8 +281,7 @@ def summarise(
     unsure = int((predictions["confidence"] < inference.low_confidence).sum())
     return (
         f"Classified {statuses.get('ok', 0)} of {len(predictions)} files in "
-        f"'{inference.input_dir}' in {seconds:.1f} s "
-        f"({len(predictions) / max(seconds, 1e-9):.0f} files/s); "
+        f"'{inference.input_dir}'; "
         f"skipped {skipped.sum()}{f' ({reasons})' if reasons else ''}; "
         f"{unsure} below {inference.low_confidence:.0%} confidence."
     )

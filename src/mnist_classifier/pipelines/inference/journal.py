@@ -1,0 +1,133 @@
+"""What the runs of a folder have read: which files a run reads, and the folder's answers.
+
+Each run adds its rows to the folder's journal (catalog: ``classified_files``) batch by
+batch, each row with the file's stamp (``FileStampDataset``), the model version and the
+layout that made it. A row still answers for its file while all three hold; a file
+without one (new, changed, read by another model or layout, or "timed out" last time)
+is read again. Rows of a batch that two runs both read are equal, whichever is kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import pandas as pd
+
+#: Columns the journal adds to a prediction row, to tell whether it still holds.
+KEY = ["stamp", "model_version", "layout"]
+#: A status worth another try: the file may read in time when the machine is idle.
+RETRIED = frozenset({"timed out"})
+
+
+@dataclass(frozen=True)
+class FolderPlan:
+    """One run's plan for a folder: its files, their stamps, and which to read.
+
+    Attributes:
+        files: Every file of the folder the run answers for, sorted.
+        stamps: Each file's stamp; ``None`` where it has none (it is read each time).
+        model_version: The version of the model that reads them (``None``: not
+            versioned).
+        layout: What each image is read as (``digit``, ``number`` or ``auto``).
+        to_read: The files to read in this run, sorted.
+    """
+
+    files: tuple[str, ...]
+    stamps: Mapping[str, str | None]
+    model_version: str | None
+    layout: str
+    to_read: tuple[str, ...]
+
+    def keyed(self, rows: pd.DataFrame) -> pd.DataFrame:
+        """The rows of a batch just read, with what tells whether they still hold."""
+        return rows.assign(
+            stamp=[self.stamps[name] for name in rows["image"]],
+            model_version=self.model_version,
+            layout=self.layout,
+        )
+
+    def batch_name(self, names: Iterable[str]) -> str:
+        """A name for a batch's journal file, the same whenever the same files, as
+        they are now, are read by the same model and layout."""
+        text = f"{self.model_version}|{self.layout}|" + "|".join(
+            f"{name}:{self.stamps[name]}" for name in names
+        )
+        return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+    def describe(self, folder: str) -> str:
+        """One line for the log: how much of the folder this run reads, and why."""
+        kept = len(self.files) - len(self.to_read)
+        return (
+            f"'{folder}': {len(self.files)} files; reading {len(self.to_read)}"
+            + (
+                f", {kept} already read by model version {self.model_version} "
+                f"(layout {self.layout}) and unchanged since"
+                if kept
+                else ""
+            )
+            + "."
+        )
+
+
+def plan_reading(
+    files: list[str],
+    stamps: Mapping[str, str | None],
+    journal: pd.DataFrame,
+    model_version: str | None,
+    layout: str,
+    *,
+    redo: bool = False,
+) -> FolderPlan:
+    """Plans a run: the files without a row that still holds are read, or all if
+    ``redo``."""
+    plan = FolderPlan(tuple(files), dict(stamps), model_version, layout, ())
+    holding = _holding(journal, plan)
+    done = set() if redo else set(holding["image"][~holding["status"].isin(RETRIED)])
+    to_read = tuple(name for name in files if name not in done or stamps[name] is None)
+    return FolderPlan(plan.files, plan.stamps, model_version, layout, to_read)
+
+
+def folder_predictions(journal: pd.DataFrame, plan: FolderPlan) -> pd.DataFrame:
+    """The folder's predictions: for each of its files, in order, the row that holds.
+
+    Raises:
+        ValueError: If a file has no such row (the journal lost a batch the run wrote).
+    """
+    rows = _holding(journal, plan)
+    rows = rows.sort_values(  # a retried file's newer answer before its "timed out"
+        "status", key=lambda status: status.isin(RETRIED), kind="stable"
+    ).drop_duplicates("image")
+    missing = sorted(set(plan.files) - set(rows["image"]))
+    if missing:
+        raise ValueError(
+            f"The journal of this folder has no row for {len(missing)} of its files "
+            f"(first: '{missing[0]}'): run again with --params inference.redo=true."
+        )
+    return (
+        rows.set_index("image")
+        .loc[list(plan.files)]
+        .reset_index()
+        .drop(columns=["stamp", "layout"])
+    )
+
+
+def _holding(journal: pd.DataFrame, plan: FolderPlan) -> pd.DataFrame:
+    """The journal's rows made from a file of the plan as it is now, by its model and
+    layout (a file without a stamp matches its rows without one: it is read each run,
+    see ``plan_reading``)."""
+    if journal.empty:
+        return journal.reindex(columns=["image", "status", *KEY])
+    now = pd.DataFrame(
+        {
+            "image": list(plan.files),
+            "stamp": [plan.stamps[name] for name in plan.files],
+            "model_version": plan.model_version,
+            "layout": plan.layout,
+        },
+        dtype=object,
+    )
+    return journal.astype({column: object for column in KEY}).merge(
+        now, on=["image", *KEY]
+    )

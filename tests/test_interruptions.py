@@ -1,0 +1,278 @@
+"""Runs killed or interrupted mid-write, damaged models, and runs side by side.
+
+Each test runs the real `kedro run` in a subprocess of a project copy. A run is stopped
+at an exact moment by a ``sitecustomize`` module put on its PYTHONPATH, which wraps
+fsspec's local ``mv`` and ``put_file`` (how every dataset of the project finishes a
+file): at the chosen file it sends the process SIGKILL (a killed training, a machine
+going down) or SIGINT (Ctrl-C).
+"""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from kedro.io.core import Version
+
+from mnist_classifier.datasets import AtomicDataset, ClassifierDataset
+from mnist_classifier.realistic import write_realistic_folder
+from tests.conftest import copy_project
+from tests.servers import left_running, stop_group
+from tests.serving.conftest import server_environment
+
+MODELS = "data/06_models/mnist/classifier.keras"
+METRICS = "data/08_reporting/mnist/metrics.json"
+PREDICTIONS = "data/07_model_output/mnist/predictions.csv"
+
+STOPPER = '''
+"""Stops this process at a chosen file write (see tests/test_interruptions.py)."""
+import os
+import signal
+
+from fsspec.implementations.local import LocalFileSystem
+
+_seen = 0
+
+
+def _stopping(method):
+    real = getattr(LocalFileSystem, method)
+
+    def call(self, source, target, *args, **kwargs):
+        global _seen
+        if method == os.environ["STOP_ON"] and str(target).endswith(
+            os.environ["STOP_AT"]
+        ):
+            _seen += 1
+            if _seen > int(os.environ.get("STOP_AFTER", "0")):
+                if method == "put_file":  # half the bytes, as a full disk leaves
+                    with open(source, "rb") as file, open(target, "wb") as out:
+                        out.write(file.read()[: os.path.getsize(source) // 2])
+                os.kill(os.getpid(), getattr(signal, os.environ["STOP_WITH"]))
+        return real(self, source, target, *args, **kwargs)
+
+    setattr(LocalFileSystem, method, call)
+
+
+for _method in ("mv", "put_file"):
+    _stopping(_method)
+'''
+
+
+def kedro_run(project: Path, *options: str, **environment: str):
+    """`kedro run --env test *options` in ``project``, in its own process group."""
+    run = subprocess.Popen(
+        [sys.executable, "-m", "kedro", "run", "--env", "test", *options],
+        cwd=project,
+        env={**server_environment(), "COLUMNS": "200", **environment},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        output, _ = run.communicate(timeout=300)
+    finally:
+        stop_group(run)
+    assert left_running(run.pid) == []
+    return subprocess.CompletedProcess(run.args, run.returncode, output)
+
+
+def stopped_run(project: Path, on: str, at: str, signal_name: str, *options, after=0):
+    """A `kedro run` stopped by ``signal_name`` when it ``on`` (mv or put_file) a file
+    whose path ends in ``at``, after ``after`` such files went through."""
+    hooks = project / "stopper"
+    hooks.mkdir(exist_ok=True)
+    (hooks / "sitecustomize.py").write_text(textwrap.dedent(STOPPER))
+    return kedro_run(
+        project,
+        *options,
+        PYTHONPATH=str(hooks),
+        STOP_ON=on,
+        STOP_AT=at,
+        STOP_WITH=signal_name,
+        STOP_AFTER=str(after),
+    )
+
+
+def versions(project: Path, path: str) -> list[str]:
+    return sorted(p.name for p in (project / path).iterdir())
+
+
+def latest_model(project: Path) -> str:
+    return ClassifierDataset(
+        filepath=str(project / MODELS), version=Version(None, None)
+    ).resolve_load_version()
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> Path:
+    """A project copy with one trained model and its reports."""
+    project = copy_project(tmp_path_factory.mktemp("trained"))
+    assert kedro_run(project).returncode == 0
+    return project
+
+
+@pytest.fixture
+def project(trained: Path, tmp_path: Path) -> Path:
+    """A fresh copy of the trained project."""
+    return Path(shutil.copytree(trained, tmp_path / "project", symlinks=True))
+
+
+@pytest.fixture
+def digits(project: Path, sample_test) -> Path:
+    """Twenty people's digit images in the project copy."""
+    images, labels = sample_test
+    write_realistic_folder(images[:20], labels[:20], project / "digits")
+    return project / "digits"
+
+
+def test_a_training_killed_as_it_renames_the_model_leaves_no_new_version(
+    project, digits
+):
+    (before,) = versions(project, MODELS)
+
+    killed = stopped_run(project, "mv", "classifier.keras", "SIGKILL")
+
+    assert killed.returncode == -signal.SIGKILL
+    (half,) = set(versions(project, MODELS)) - {before}  # it got as far as that
+    assert not (project / MODELS / half / "classifier.keras").exists()
+    assert (project / MODELS / half / "classifier.keras.partial").exists()
+    assert latest_model(project) == before
+    inference = kedro_run(
+        project, "--pipelines", "inference", "--params", f"input_dir={digits}"
+    )
+    assert inference.returncode == 0, inference.stdout[-3000:]
+    predictions = AtomicDataset(
+        dataset="pandas.CSVDataset",
+        filepath=str(project / PREDICTIONS),
+        version=Version(None, None),
+    ).load()
+    assert (predictions["model_version"] == before).all()
+
+
+def test_a_training_killed_while_writing_the_model_or_a_report_leaves_the_last(
+    project,
+):
+    (model_before,) = versions(project, MODELS)
+    (metrics_before,) = versions(project, METRICS)
+
+    killed = stopped_run(project, "put_file", "classifier.keras.partial", "SIGKILL")
+    assert killed.returncode == -signal.SIGKILL
+    assert latest_model(project) == model_before
+
+    killed = stopped_run(project, "mv", "metrics.json", "SIGKILL")
+    assert killed.returncode == -signal.SIGKILL
+    (new_metrics,) = set(versions(project, METRICS)) - {metrics_before}
+    assert [p.name for p in (project / METRICS / new_metrics).iterdir()] == [
+        "metrics.json.partial"
+    ]
+    metrics = AtomicDataset(
+        dataset="json.JSONDataset",
+        filepath=str(project / METRICS),
+        version=Version(None, None),
+    )
+    assert metrics.resolve_load_version() == metrics_before
+    assert metrics.load()["test_accuracy"] > 0
+
+
+def test_a_truncated_model_stops_inference_in_one_line(project, digits):
+    (version,) = versions(project, MODELS)
+    keras_file = project / MODELS / version / "classifier.keras"
+    keras_file.write_bytes(keras_file.read_bytes()[:1000])
+
+    run = kedro_run(
+        project, "--pipelines", "inference", "--params", f"input_dir={digits}"
+    )
+
+    assert run.returncode != 0
+    assert "Traceback" not in run.stdout
+    (error,) = [line for line in run.stdout.splitlines() if line.startswith("Error:")]
+    assert f"version {version}" in error and "not a complete Keras file" in error
+    assert "train a new model with `kedro run`" in error
+
+
+def test_training_and_two_inference_runs_side_by_side_each_finish_whole(
+    project, digits
+):
+    (before,) = versions(project, MODELS)
+    inference = ["--pipelines", "inference", "--params", f"input_dir={digits}"]
+    commands = [[], inference, inference]
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "kedro", "run", "--env", "test", *options],
+            cwd=project,
+            env={**server_environment(), "COLUMNS": "200"},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        for options in commands
+    ]
+    try:
+        outputs = [run.communicate(timeout=300)[0] for run in runs]
+    finally:
+        for run in runs:
+            stop_group(run)
+
+    for run, output in zip(runs, outputs):
+        assert run.returncode == 0, output[-3000:]
+    (after,) = set(versions(project, MODELS)) - {before}
+    assert latest_model(project) == after
+    ClassifierDataset(
+        filepath=str(project / MODELS), version=Version(None, None)
+    ).load()
+    made = versions(project, PREDICTIONS)
+    assert len(made) == 2  # one version each, neither overwritten
+    for version in made:
+        table = AtomicDataset(
+            dataset="pandas.CSVDataset",
+            filepath=str(project / PREDICTIONS),
+            version=Version(version, None),
+        ).load()
+        assert len(table) == 20 and table["image"].is_unique
+        assert (table["status"] == "ok").all()
+        assert table["model_version"].isin([before, after]).all()
+
+
+def test_an_interrupted_inference_resumes_where_it_stopped(project, sample_test):
+    images, labels = sample_test
+    folder = project / "photos"
+    write_realistic_folder(images, labels, folder / "a", seed=1)
+    write_realistic_folder(images, labels, folder / "b", seed=2)  # 400 files
+    options = ["--pipelines", "inference", "--params"]
+    params = f"input_dir={folder},inference.batch_size=16"
+
+    stopped = stopped_run(  # Ctrl-C as the 10th batch is written: 9 are kept
+        project, "mv", ".parquet", "SIGINT", *options, params, after=9
+    )
+    assert stopped.returncode != 0
+    journal = [p.name for p in project.glob("data/07_model_output/mnist/folders/*/*")]
+    assert sum(name.endswith(".parquet") for name in journal) == 9
+    assert sum(name.endswith(".parquet.partial") for name in journal) == 1
+    resumed = kedro_run(project, *options, params)
+    assert resumed.returncode == 0, resumed.stdout[-3000:]
+    assert "400 files; reading 256, 144 already read" in " ".join(
+        resumed.stdout.split()
+    )
+    redone = kedro_run(project, *options, params + ",inference.redo=true")
+    assert redone.returncode == 0
+
+    first, second = (
+        AtomicDataset(
+            dataset="pandas.CSVDataset",
+            filepath=str(project / PREDICTIONS),
+            version=Version(version, None),
+        ).load()
+        for version in versions(project, PREDICTIONS)
+    )
+    assert len(first) == 400 and first["image"].is_unique
+    pd.testing.assert_frame_equal(first, second)
+    assert np.isclose(first[[f"p{k}" for k in range(10)]].sum(axis=1), 1).all()

@@ -1,0 +1,15 @@
+"""The configuration's own resolvers."""
+
+from __future__ import annotations
+
+from mnist_classifier.resolvers import folder_key
+
+
+def test_a_folder_has_one_key_however_it_is_named(tmp_path, monkeypatch):
+    (tmp_path / "my photos").mkdir()
+    monkeypatch.chdir(tmp_path)
+    key = folder_key("my photos")
+    assert key.startswith("my_photos-") and len(key) == len("my_photos-") + 8
+    assert folder_key(str(tmp_path / "my photos") + "/") == key
+    assert folder_key(str(tmp_path / "elsewhere" / "my photos")) != key
+    assert folder_key("s3://bucket/scans").startswith("scans-")
