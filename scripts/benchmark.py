@@ -6,20 +6,24 @@ memory is its own):
 - ``reference``: a faithful copy of the keras-io recipe (Conv32-Pool-Conv64-Pool-
   Dropout-Dense, Adam, batch 128, 15 epochs, validation_split 0.1), on the same MNIST
   files, with TensorFlow's default settings;
-- ``default``: `kedro run`, twice with the same seed (reproducibility);
-- ``accurate``: `kedro run --env accurate`.
+- ``default``: `kedro run` with seeds 42, 43, ... (``--default-seeds``, 5), and seed 42
+  once more (reproducibility);
+- ``accurate``: `kedro run --env accurate` with seeds 42, 43, ... (``--accurate-seeds``,
+  2).
 
-For each model the project trained, it then runs scripts/bench_inference.py on that
-model (10,000 generated digit photos through the inference pipeline). A run's figures
+For the seed-42 model of each recipe, it then runs scripts/bench_inference.py on it
+(10,000 generated digit photos through the inference pipeline). A run's figures
 are read through the Kedro catalog: its ``metrics`` and its ``classifier``'s card
 (the training history), the versions the run saved (its session id). It prints one
 table (test accuracy, training wall time, training images per second, peak memory,
-parameter count, inference images per second) and writes it, versioned, to
-data/08_reporting/benchmark.json/ and benchmark.md/.
+parameter count, inference images per second), then each recipe's test accuracy and
+training time over its seeds (mean, min, max; the time also as a share of the
+reference's), and writes both, versioned, to data/08_reporting/benchmark.json/ and
+benchmark.md/.
 
-    python scripts/benchmark.py                   # everything, about 25 minutes
-    python scripts/benchmark.py --only default    # one row
-    python scripts/benchmark.py --no-inference    # training figures only
+    python scripts/benchmark.py                       # everything, about 50 minutes
+    python scripts/benchmark.py --only reference default --no-inference
+    python scripts/benchmark.py --accurate-seeds 0    # no accurate
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import json
 import os
 import platform
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -51,10 +56,11 @@ INFERENCE_RESULT = ROOT / "data/08_reporting/inference_benchmark.json"  # what i
 RUNS = {
     "reference": "keras-io Simple MNIST convnet (15 epochs)",
     "default": "kedro run",
-    "default_rerun": "kedro run (same seed again)",
+    "default_rerun": "kedro run (seed 42 again)",
     "accurate": "kedro run --env accurate",
 }
 ENVS = {"default": None, "default_rerun": None, "accurate": "accurate"}  # kedro runs
+FIRST_SEED = 42
 
 
 def peak_memory_mb() -> float:
@@ -110,12 +116,14 @@ def run_reference() -> dict:
     }
 
 
-def run_kedro(env: str | None) -> dict:
+def run_kedro(env: str | None, seed: int) -> dict:
     """A real `kedro run`, then the metrics and the training history it saved."""
 
     os.chdir(ROOT)
     bootstrap_project(ROOT)
-    with KedroSession.create(project_path=ROOT, env=env) as session:
+    with KedroSession.create(
+        project_path=ROOT, env=env, runtime_params={"seed": seed}
+    ) as session:
         session.run()
         run_id = session.session_id  # the version of everything the run saved
         catalog = session.load_context().catalog
@@ -134,12 +142,13 @@ def run_kedro(env: str | None) -> dict:
         ),
         "parameters": history.parameters,
         "version": run_id,
+        "seed": seed,
     }
 
 
-def run_one(name: str) -> None:
+def run_one(name: str, seed: int) -> None:
     """Runs one benchmark in this process and prints its result as one JSON line."""
-    result = run_reference() if name == "reference" else run_kedro(ENVS[name])
+    result = run_reference() if name == "reference" else run_kedro(ENVS[name], seed)
     result["peak_memory_mb"] = round(peak_memory_mb())
     print("RESULT " + json.dumps(result), flush=True)
 
@@ -158,9 +167,9 @@ def run_script(arguments: list[str], what: str) -> str:
     return process.stdout
 
 
-def measure(name: str) -> dict:
-    print(f"--- {name}: {RUNS[name]}", flush=True)
-    output = run_script([__file__, "--one", name], name)
+def measure(name: str, seed: int = FIRST_SEED) -> dict:
+    print(f"--- {name}, seed {seed}: {RUNS[name]}", flush=True)
+    output = run_script([__file__, "--one", name, "--seed", str(seed)], name)
     lines = [line for line in output.splitlines() if line.startswith("RESULT ")]
     if not lines:
         sys.exit(f"{name} printed no result:\n{output[-3000:]}")
@@ -199,15 +208,16 @@ def markdown(rows: list[dict], machine: str) -> str:
     lines = [
         f"Measured on {machine}.",
         "",
-        "| run | test accuracy | training time | training images/s | peak memory "
-        "| parameters | inference images/s |",
-        "|---|---|---|---|---|---|---|",
+        "| run | seed | test accuracy | training time | training images/s "
+        "| peak memory | parameters | inference images/s |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         inference = row.get("inference")
         throughput = f"{inference['images_per_second']:,}" if inference else "-"
         lines.append(
-            f"| {row['what']} | {100 * row['test_accuracy']:.2f}% | "
+            f"| {row['what']} | {row.get('seed', '-')} | "
+            f"{100 * row['test_accuracy']:.2f}% | "
             f"{row['training_seconds']:.0f} s ({row['epochs']} epochs of "
             f"{row['training_images']:,} images) | "
             f"{row['images_per_second']:,} | {row['peak_memory_mb']:,} MB | "
@@ -221,25 +231,65 @@ def markdown(rows: list[dict], machine: str) -> str:
             "digit photos (PNG and JPEG, 48-400 px) through `kedro run --pipelines "
             "inference`, start-up excluded.",
         ]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + ["", *summary(rows)]) + "\n"
+
+
+def summary(rows: list[dict]) -> list[str]:
+    """Each recipe over its seeds: test accuracy and training time, mean (min-max)."""
+    reference = [row["training_seconds"] for row in rows if row["run"] == "reference"]
+    lines = [
+        "| recipe | seeds | test accuracy, mean (min-max) | training time, mean "
+        "(min-max) | time / reference's |",
+        "|---|---|---|---|---|",
+    ]
+    for name in ("reference", "default", "accurate"):
+        runs = [row for row in rows if row["run"] == name]
+        if not runs:
+            continue
+        accuracy = [100 * row["test_accuracy"] for row in runs]
+        seconds = [row["training_seconds"] for row in runs]
+        share = (
+            f"{statistics.mean(seconds) / statistics.mean(reference):.2f}x"
+            if reference
+            else "-"
+        )
+        lines.append(
+            f"| {RUNS[name]} | {', '.join(str(row.get('seed', '-')) for row in runs)} | "
+            f"{statistics.mean(accuracy):.2f}% ({min(accuracy):.2f}-{max(accuracy):.2f}%) "
+            f"| {statistics.mean(seconds):.0f} s ({min(seconds):.0f}-{max(seconds):.0f} s)"
+            f" | {share} |"
+        )
+    return lines
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--one", choices=RUNS, help=argparse.SUPPRESS)
+    parser.add_argument("--seed", type=int, default=FIRST_SEED, help=argparse.SUPPRESS)
     parser.add_argument("--only", choices=RUNS, nargs="+", help="run only these")
+    parser.add_argument("--default-seeds", type=int, default=5, metavar="N")
+    parser.add_argument("--accurate-seeds", type=int, default=2, metavar="N")
     parser.add_argument(
         "--no-inference", action="store_true", help="skip the inference benchmark"
     )
     args = parser.parse_args()
     if args.one:
-        run_one(args.one)
+        run_one(args.one, args.seed)
         return
 
-    rows = [measure(name) for name in args.only or RUNS]
+    seeds = {"default": args.default_seeds, "accurate": args.accurate_seeds}
+    rows = [
+        measure(name, FIRST_SEED + offset)
+        for name in args.only or RUNS
+        for offset in range(seeds.get(name, 1))
+    ]
     if not args.no_inference:
         for row in rows:
-            if "version" in row and row["run"] != "default_rerun":
+            if (
+                row["run"] in ENVS
+                and row["run"] != "default_rerun"
+                and row["seed"] == FIRST_SEED
+            ):
                 row["inference"] = measure_inference(row["version"], ENVS[row["run"]])
     machine = describe_machine()
     table = markdown(rows, machine)

@@ -1,0 +1,197 @@
+"""Compares training recipes on the validation split: the test set plays no part.
+
+Each candidate is the default recipe with some parameters changed (``CANDIDATES``). For
+each candidate and seed, this runs in a process of its own what
+
+    kedro run --pipelines data_processing,training --params seed=<seed>,<changes>
+
+runs (through a KedroSession, since --params cannot pass a list), which holds 10% of the 60,000 training images out (stratified by class, seeded) and
+trains on the other 54,000, then reads from the saved model's card the validation
+accuracy and loss of the epoch whose weights were kept, and the training time. The
+reporting pipeline, which scores the test set, is not run: a recipe is chosen on the
+validation images only, and then `make bench` scores the chosen one on the test set.
+
+    python scripts/select_recipe.py              # every candidate, seeds 42-44: ~45 min
+    python scripts/select_recipe.py --candidates batch_256 crop_3 --seeds 42 43
+
+Prints a table (mean, min and max over the seeds) and writes it, versioned, to
+data/08_reporting/recipe_selection.json/ and recipe_selection.md/. Each run also leaves
+its model under data/06_models/ and an MLflow run, as any training does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from kedro.framework.session import KedroSession
+from kedro.framework.startup import bootstrap_project
+from kedro.io.core import Version, generate_timestamp
+from kedro_datasets.json import JSONDataset
+from kedro_datasets.text import TextDataset
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class Candidate(NamedTuple):
+    """A recipe: conf/base/parameters_training.yml's ``training`` with ``changes``
+    merged in (as runtime parameters)."""
+
+    changes: dict[str, Any]
+    what: str
+
+
+def recipe(batch: int, epochs: int, peak: float, **architecture: Any) -> dict[str, Any]:
+    """A candidate's ``training`` parameters: batch size, epochs, one-cycle peak, and
+    any ``architecture`` changes; the rest as conf/base/parameters_training.yml says."""
+    changes: dict[str, Any] = {
+        "fit": {"batch_size": batch, "epochs": epochs},
+        "optimizer": {"learning_rate": peak},
+    }
+    return changes | ({"architecture": architecture} if architecture else {})
+
+
+# Stated in full (batch, epochs, peak), so that they mean the same whatever the
+# default is now. Chosen on 2026-12-02: batch_256, the default since.
+CANDIDATES = {
+    "previous_default": Candidate(
+        recipe(128, 10, 0.003), "the default until 2026-12-02: batch 128, 10 epochs"
+    ),
+    "fewer_epochs": Candidate(recipe(128, 6, 0.005), "batch 128, 6 epochs, peak 0.005"),
+    "cheaper_first_block": Candidate(
+        recipe(128, 6, 0.005, conv_filters=[16, 48, 96]),
+        "batch 128, 6 epochs, peak 0.005, 16 filters in the first block instead of 24",
+    ),
+    "crop_3": Candidate(
+        recipe(128, 6, 0.005, crop=3),
+        "batch 128, 6 epochs, peak 0.005, 3 border pixels cropped per side (22x22)",
+    ),
+    "batch_256": Candidate(recipe(256, 6, 0.006), "batch 256, 6 epochs, peak 0.006"),
+    "batch_256_peak_008": Candidate(
+        recipe(256, 6, 0.008), "batch 256, 6 epochs, peak 0.008"
+    ),
+    "batch_256_crop_3": Candidate(
+        recipe(256, 7, 0.006, crop=3),
+        "batch 256, 7 epochs, peak 0.006, 3 border pixels cropped per side",
+    ),
+}
+
+
+class Result(NamedTuple):
+    """One candidate trained with one seed."""
+
+    candidate: str
+    seed: int
+    val_accuracy: float  # of the epoch whose weights were kept
+    val_loss: float
+    training_seconds: float
+    epochs: int
+    version: str
+
+
+def train_here(name: str, seed: int) -> Result:
+    """Runs data_processing and training with the candidate's parameters, in this
+    process (a KedroSession, as `kedro run` makes); reads the saved model's card."""
+    bootstrap_project(ROOT)
+    runtime_params = {"seed": seed, "training": CANDIDATES[name].changes}
+    with KedroSession.create(project_path=ROOT, runtime_params=runtime_params) as run:
+        run.run(pipeline_names=["data_processing", "training"])
+        version = run.session_id  # the version of everything the run saved
+        catalog = run.load_context().catalog
+    history = catalog.get("classifier", version=Version(version, None)).load_card()
+    kept = history.history.records[history.history.best_epoch - 1]
+    return Result(
+        name,
+        seed,
+        kept.val_accuracy,
+        kept.val_loss,
+        history.history.training_seconds,
+        history.history.epochs,
+        version,
+    )
+
+
+def train(name: str, seed: int) -> Result:
+    """``train_here`` in a process of its own, so each run starts alike."""
+    print(f"--- {name}, seed {seed}: {CANDIDATES[name].what}", flush=True)
+    run = subprocess.run(
+        [sys.executable, __file__, "--one", name, str(seed)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    results = [line for line in run.stdout.splitlines() if line.startswith("RESULT ")]
+    if run.returncode or not results:
+        sys.exit(
+            f"{name} (seed {seed}) failed:\n{run.stdout[-3000:]}{run.stderr[-3000:]}"
+        )
+    result = Result(**json.loads(results[-1][len("RESULT ") :]))
+    print(
+        f"    validation accuracy {100 * result.val_accuracy:.2f}%, "
+        f"{result.training_seconds:.0f} s, {result.epochs} epochs",
+        flush=True,
+    )
+    return result
+
+
+def markdown(results: list[Result]) -> str:
+    """One row per candidate: validation accuracy and time, mean (min-max)."""
+    lines = [
+        "| candidate | what | seeds | validation accuracy, mean (min-max) "
+        "| validation loss, mean | training time, mean (min-max) | epochs |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name in dict.fromkeys(result.candidate for result in results):
+        runs = [result for result in results if result.candidate == name]
+        accuracy = [100 * run.val_accuracy for run in runs]
+        seconds = [run.training_seconds for run in runs]
+        lines.append(
+            f"| {name} | {CANDIDATES[name].what} | "
+            f"{', '.join(str(run.seed) for run in runs)} | "
+            f"{statistics.mean(accuracy):.2f}% ({min(accuracy):.2f}-{max(accuracy):.2f}%)"
+            f" | {statistics.mean(run.val_loss for run in runs):.4f} | "
+            f"{statistics.mean(seconds):.0f} s ({min(seconds):.0f}-{max(seconds):.0f} s)"
+            f" | {', '.join(str(run.epochs) for run in runs)} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--candidates", nargs="+", choices=CANDIDATES)
+    parser.add_argument("--seeds", nargs="+", type=int, default=[42, 43, 44])
+    parser.add_argument("--one", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        result = train_here(args.one[0], int(args.one[1]))
+        print("RESULT " + json.dumps(result._asdict()), flush=True)
+        return
+
+    start = time.perf_counter()
+    results = [
+        train(name, seed)
+        for name in args.candidates or CANDIDATES
+        for seed in args.seeds
+    ]
+    table = markdown(results)
+    print(table)
+    print(f"{len(results)} trainings in {(time.perf_counter() - start) / 60:.0f} min.")
+    version = Version(None, generate_timestamp())
+    reporting = ROOT / "data/08_reporting"
+    JSONDataset(
+        filepath=str(reporting / "recipe_selection.json"), version=version
+    ).save([result._asdict() for result in results])
+    TextDataset(filepath=str(reporting / "recipe_selection.md"), version=version).save(
+        table
+    )
+
+
+if __name__ == "__main__":
+    main()
