@@ -19,21 +19,19 @@ from copy import deepcopy
 from pathlib import PurePosixPath
 from typing import Any
 
-import fsspec
 from kedro.io.core import (
     AbstractDataset,
-    AbstractVersionedDataset,
     DatasetError,
     Version,
-    get_filepath_str,
-    get_protocol_and_path,
     parse_dataset_definition,
 )
+
+from .versioned_file import VersionedFileDataset
 
 PARTIAL = ".partial"
 
 
-class AtomicDataset(AbstractVersionedDataset[Any, Any]):
+class AtomicDataset(VersionedFileDataset[Any, Any]):
     """Wraps a file dataset so that a save renames a complete file into place.
 
     Example catalog entry (versioning, like the path, belongs to this wrapper):
@@ -80,10 +78,6 @@ class AtomicDataset(AbstractVersionedDataset[Any, Any]):
         self._type, self._config = parse_dataset_definition(config)
         if fs_args:
             self._config.setdefault("fs_args", fs_args)
-        protocol, path = get_protocol_and_path(filepath, version)
-        self._protocol = protocol
-        self._fs = fsspec.filesystem(protocol, **(fs_args or {}))
-        self.metadata = metadata
         if hasattr(self._type, "preview"):  # kedro-viz and notebooks show it
 
             @functools.wraps(self._type.preview)  # its return type tells kedro-viz how
@@ -93,10 +87,7 @@ class AtomicDataset(AbstractVersionedDataset[Any, Any]):
 
             self.preview = preview
         super().__init__(
-            filepath=PurePosixPath(path),
-            version=version,
-            exists_function=self._fs.exists,
-            glob_function=self._fs.glob,
+            filepath=filepath, version=version, fs_args=fs_args, metadata=metadata
         )
 
     def load(self) -> Any:
@@ -105,22 +96,13 @@ class AtomicDataset(AbstractVersionedDataset[Any, Any]):
     def save(self, data: Any) -> None:
         path = self._get_save_path()
         partial = path.with_name(path.name + PARTIAL)
-        target = get_filepath_str(path, self._protocol)
+        target = self._full(path)
         self._fs.makedirs(target.rsplit("/", 1)[0], exist_ok=True)
         self._wrapped(partial).save(data)
-        self._fs.mv(get_filepath_str(partial, self._protocol), target)
+        self._fs.mv(self._full(partial), target)
 
     def _wrapped(self, path: PurePosixPath) -> AbstractDataset:
-        return self._type(
-            **self._config, filepath=get_filepath_str(path, self._protocol)
-        )
-
-    def _exists(self) -> bool:
-        try:
-            path = get_filepath_str(self._get_load_path(), self._protocol)
-        except DatasetError:
-            return False
-        return self._fs.exists(path)
+        return self._type(**self._config, filepath=self._full(path))
 
     def _describe(self) -> dict[str, Any]:
         return {

@@ -15,25 +15,20 @@ import zipfile
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-import fsspec
-from kedro.io.core import (
-    AbstractVersionedDataset,
-    DatasetError,
-    Version,
-    get_filepath_str,
-    get_protocol_and_path,
-)
+from kedro.io.core import DatasetError, Version
 from pydantic import ValidationError
 
 from mnist_classifier.classifier import ModelCard, TrainedClassifier
 from mnist_classifier.startup import import_keras
+
+from .versioned_file import VersionedFileDataset
 
 CARD_NAME = "model_card.json"
 #: What a Keras 3 ``.keras`` file (a zip archive) holds.
 KERAS_MEMBERS = frozenset({"metadata.json", "config.json", "model.weights.h5"})
 
 
-class ClassifierDataset(AbstractVersionedDataset[TrainedClassifier, TrainedClassifier]):
+class ClassifierDataset(VersionedFileDataset[TrainedClassifier, TrainedClassifier]):
     """Loads and saves a ``TrainedClassifier``; Keras reads the model in safe mode.
 
     Example catalog entry:
@@ -67,15 +62,8 @@ class ClassifierDataset(AbstractVersionedDataset[TrainedClassifier, TrainedClass
                 f"ClassifierDataset: filepath '{filepath}' must end in '.keras', "
                 "the Keras 3 format that loads in safe mode."
             )
-        protocol, path = get_protocol_and_path(filepath, version)
-        self._protocol = protocol
-        self._fs = fsspec.filesystem(protocol, **(fs_args or {}))
-        self.metadata = metadata
         super().__init__(
-            filepath=PurePosixPath(path),
-            version=version,
-            exists_function=self._fs.exists,
-            glob_function=self._fs.glob,
+            filepath=filepath, version=version, fs_args=fs_args, metadata=metadata
         )
 
     def load(self) -> TrainedClassifier:
@@ -110,7 +98,7 @@ class ClassifierDataset(AbstractVersionedDataset[TrainedClassifier, TrainedClass
         path = self._get_load_path()
         try:
             with (
-                self._fs.open(get_filepath_str(path, self._protocol), "rb") as file,
+                self._fs.open(self._full(path), "rb") as file,
                 zipfile.ZipFile(file) as archive,
             ):
                 missing = KERAS_MEMBERS - set(archive.namelist())
@@ -129,7 +117,7 @@ class ClassifierDataset(AbstractVersionedDataset[TrainedClassifier, TrainedClass
     def save(self, data: TrainedClassifier) -> None:
         keras = import_keras()
         path = self._get_save_path()
-        target = get_filepath_str(path, self._protocol)
+        target = self._full(path)
         folder = target.rsplit("/", 1)[0]
         self._fs.makedirs(folder, exist_ok=True)
         with tempfile.TemporaryDirectory() as tmp:
@@ -143,22 +131,15 @@ class ClassifierDataset(AbstractVersionedDataset[TrainedClassifier, TrainedClass
             self._fs.put_file(str(local), partial)
         self._fs.mv(partial, target)  # a rename on a local disk: all or nothing
 
-    def _exists(self) -> bool:
-        try:
-            path = get_filepath_str(self._get_load_path(), self._protocol)
-        except DatasetError:
-            return False
-        return self._fs.exists(path)
-
     def _describe(self) -> dict[str, Any]:
         return {"filepath": str(self._filepath), "version": self._version}
 
     def _which(self, path: PurePosixPath) -> str:
         version = f"version {path.parent.name} of " if self._version else ""
-        return f"The classifier {version}at '{get_filepath_str(path, self._protocol)}'"
+        return f"The classifier {version}at '{self._full(path)}'"
 
     def _read_card(self, path: PurePosixPath) -> ModelCard:
-        card = get_filepath_str(path.parent / CARD_NAME, self._protocol)
+        card = self._full(path.parent / CARD_NAME)
         try:
             return ModelCard.model_validate_json(self._fs.cat_file(card))
         except FileNotFoundError as error:
@@ -173,7 +154,7 @@ class ClassifierDataset(AbstractVersionedDataset[TrainedClassifier, TrainedClass
 
     def _local_copy(self, path: PurePosixPath, tmp: Path) -> str:
         """The model file's local path: itself on a local disk, else a copy in ``tmp``."""
-        remote = get_filepath_str(path, self._protocol)
+        remote = self._full(path)
         if self._protocol == "file":
             return remote
         local = tmp / path.name
