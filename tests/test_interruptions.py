@@ -65,9 +65,9 @@ for _method in ("mv", "put_file"):
 '''
 
 
-def kedro_run(project: Path, *options: str, **environment: str):
-    """`kedro run --env test *options` in ``project``, in its own process group."""
-    run = subprocess.Popen(
+def start_kedro_run(project: Path, *options: str, **environment: str):
+    """Starts `kedro run --env test *options` in ``project``, in its own process group."""
+    return subprocess.Popen(
         [sys.executable, "-m", "kedro", "run", "--env", "test", *options],
         cwd=project,
         env={**server_environment(), "COLUMNS": "200", **environment},
@@ -76,6 +76,11 @@ def kedro_run(project: Path, *options: str, **environment: str):
         text=True,
         start_new_session=True,
     )
+
+
+def kedro_run(project: Path, *options: str, **environment: str):
+    """`kedro run --env test *options` in ``project``, to its end; its output."""
+    run = start_kedro_run(project, *options, **environment)
     try:
         output, _ = run.communicate(timeout=300)
     finally:
@@ -103,6 +108,15 @@ def stopped_run(project: Path, on: str, at: str, signal_name: str, *options, aft
 
 def versions(project: Path, path: str) -> list[str]:
     return sorted(p.name for p in (project / path).iterdir())
+
+
+def predictions(project: Path, version: str | None = None) -> pd.DataFrame:
+    """The predictions of a run (``version``), or the latest."""
+    return AtomicDataset(
+        dataset="pandas.CSVDataset",
+        filepath=str(project / PREDICTIONS),
+        version=Version(version, None),
+    ).load()
 
 
 def latest_model(project: Path) -> str:
@@ -149,12 +163,7 @@ def test_a_training_killed_as_it_renames_the_model_leaves_no_new_version(
         project, "--pipelines", "inference", "--params", f"input_dir={digits}"
     )
     assert inference.returncode == 0, inference.stdout[-3000:]
-    predictions = AtomicDataset(
-        dataset="pandas.CSVDataset",
-        filepath=str(project / PREDICTIONS),
-        version=Version(None, None),
-    ).load()
-    assert (predictions["model_version"] == before).all()
+    assert (predictions(project)["model_version"] == before).all()
 
 
 def test_a_training_killed_while_writing_the_model_or_a_report_leaves_the_last(
@@ -204,18 +213,7 @@ def test_training_and_two_inference_runs_side_by_side_each_finish_whole(
     (before,) = versions(project, MODELS)
     inference = ["--pipelines", "inference", "--params", f"input_dir={digits}"]
     commands = [[], inference, inference]
-    runs = [
-        subprocess.Popen(
-            [sys.executable, "-m", "kedro", "run", "--env", "test", *options],
-            cwd=project,
-            env={**server_environment(), "COLUMNS": "200"},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,
-        )
-        for options in commands
-    ]
+    runs = [start_kedro_run(project, *options) for options in commands]
     try:
         outputs = [run.communicate(timeout=300)[0] for run in runs]
     finally:
@@ -232,11 +230,7 @@ def test_training_and_two_inference_runs_side_by_side_each_finish_whole(
     made = versions(project, PREDICTIONS)
     assert len(made) == 2  # one version each, neither overwritten
     for version in made:
-        table = AtomicDataset(
-            dataset="pandas.CSVDataset",
-            filepath=str(project / PREDICTIONS),
-            version=Version(version, None),
-        ).load()
+        table = predictions(project, version)
         assert len(table) == 20 and table["image"].is_unique
         assert (table["status"] == "ok").all()
         assert table["model_version"].isin([before, after]).all()
@@ -266,12 +260,7 @@ def test_an_interrupted_inference_resumes_where_it_stopped(project, sample_test)
     assert redone.returncode == 0
 
     first, second = (
-        AtomicDataset(
-            dataset="pandas.CSVDataset",
-            filepath=str(project / PREDICTIONS),
-            version=Version(version, None),
-        ).load()
-        for version in versions(project, PREDICTIONS)
+        predictions(project, version) for version in versions(project, PREDICTIONS)
     )
     assert len(first) == 400 and first["image"].is_unique
     pd.testing.assert_frame_equal(first, second)

@@ -26,9 +26,7 @@ from kedro.io.core import (
     parse_dataset_definition,
 )
 
-from .versioned_file import VersionedFileDataset
-
-PARTIAL = ".partial"
+from .versioned_file import PARTIAL, VersionedFileDataset
 
 
 class AtomicDataset(VersionedFileDataset[Any, Any]):

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from mnist_classifier.classifier import ModelCard, TrainedClassifier
 from mnist_classifier.startup import import_keras
 
-from .versioned_file import VersionedFileDataset
+from .versioned_file import PARTIAL, VersionedFileDataset
 
 CARD_NAME = "model_card.json"
 #: What a Keras 3 ``.keras`` file (a zip archive) holds.
@@ -127,7 +127,7 @@ class ClassifierDataset(VersionedFileDataset[TrainedClassifier, TrainedClassifie
             self._fs.pipe_file(
                 f"{folder}/{CARD_NAME}", data.card.model_dump_json(indent=2).encode()
             )
-            partial = f"{target}.partial"
+            partial = target + PARTIAL
             self._fs.put_file(str(local), partial)
         self._fs.mv(partial, target)  # a rename on a local disk: all or nothing
 

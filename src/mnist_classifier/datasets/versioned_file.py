@@ -18,6 +18,9 @@ from kedro.io.core import (
     get_protocol_and_path,
 )
 
+#: Added to a file's name while it is written; renamed away once it is complete.
+PARTIAL = ".partial"
+
 _DI = TypeVar("_DI")
 _DO = TypeVar("_DO")
 

@@ -9,6 +9,7 @@ is read again. Rows of a batch that two runs both read are equal, whichever is k
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -86,7 +87,7 @@ def plan_reading(
     holding = _holding(journal, plan)
     done = set() if redo else set(holding["image"][~holding["status"].isin(RETRIED)])
     to_read = tuple(name for name in files if name not in done or stamps[name] is None)
-    return FolderPlan(plan.files, plan.stamps, model_version, layout, to_read)
+    return dataclasses.replace(plan, to_read=to_read)
 
 
 def folder_predictions(journal: pd.DataFrame, plan: FolderPlan) -> pd.DataFrame:

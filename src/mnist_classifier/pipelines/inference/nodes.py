@@ -141,17 +141,8 @@ def preview_sheet_images(
     The journal keeps answers, not pictures; a few dozen files take a second or two.
     """
     shown = list(predictions["image"][: inference.sheet_images])
-    return {
-        name: prepare(
-            digit_images[name],
-            True,
-            max_pixels=inference.max_pixels,
-            layout=inference.layout,
-            seconds=inference.time_limit,
-        )
-        for name in shown
-        if name in digit_images
-    }
+    work = _preparer(inference, with_thumbnail=True)
+    return {name: work(digit_images[name]) for name in shown if name in digit_images}
 
 
 def _check_input_shape(classifier: TrainedClassifier) -> None:
@@ -193,13 +184,7 @@ def _prepare_in_batches(
     never inherit TensorFlow's threads (forking a process that runs threads can
     deadlock the child) nor its memory.
     """
-    work = functools.partial(
-        prepare,
-        with_thumbnail=False,
-        max_pixels=inference.max_pixels,
-        layout=inference.layout,
-        seconds=inference.time_limit,
-    )
+    work = _preparer(inference, with_thumbnail=False)
     loaders = [digit_images[name] for name in files]
     workers = min(inference.worker_count(), -(-len(files) // CHUNK))
     with _worker_pool(workers) if workers > 1 else contextlib.nullcontext() as pool:
@@ -210,6 +195,19 @@ def _prepare_in_batches(
         for start in range(0, len(files), inference.batch_size):
             names = files[start : start + inference.batch_size]
             yield names, list(itertools.islice(results, len(names)))
+
+
+def _preparer(
+    inference: InferenceParams, *, with_thumbnail: bool
+) -> Callable[[Loader], PreparedImage]:
+    """``prepare`` with the run's limits and layout (picklable, for the workers)."""
+    return functools.partial(
+        prepare,
+        with_thumbnail=with_thumbnail,
+        max_pixels=inference.max_pixels,
+        layout=inference.layout,
+        seconds=inference.time_limit,
+    )
 
 
 @contextlib.contextmanager
