@@ -55,7 +55,8 @@ def test_a_save_cut_short_leaves_no_new_version(tmp_path):
     )
     with pytest.raises(KeyboardInterrupt):
         broken.save(TABLE)
-    assert (tmp_path / "table.csv" / NEW / "table.csv.partial").exists()
+    (partial,) = (tmp_path / "table.csv" / NEW).iterdir()
+    assert partial.name.startswith("table.") and partial.name.endswith(".csv.partial")
     assert csv(tmp_path).resolve_load_version() == OLD  # the half file is no version
     pd.testing.assert_frame_equal(csv(tmp_path).load(), TABLE)
 

@@ -5,16 +5,18 @@ writes (Ctrl-C, a full disk, the machine going down) leaves a truncated file the
 for a versioned dataset that file is what the next run loads as "latest": a versioned
 dataset's latest version is simply the newest folder holding a file of its name.
 
-This wrapper lets the dataset it wraps write to ``<name>.partial`` beside the target,
+This wrapper lets the dataset it wraps write to ``<stem>.<random>.<suffix>.partial``
+beside the target (its own name, so that two runs saving the same file cannot clash),
 then renames that into place. On a local disk a rename is atomic, so the target is
 either absent or complete. (On object stores such as S3 an upload only becomes visible
 once complete, so there the final copy is no weaker.) A file left as ``.partial`` by a
-killed run has another name: no version, no partition, and the next save replaces it.
+killed run has another name: no version, no partition; it is left, and ignored.
 """
 
 from __future__ import annotations
 
 import functools
+import uuid
 from copy import deepcopy
 from pathlib import PurePosixPath
 from typing import Any
@@ -93,7 +95,12 @@ class AtomicDataset(VersionedFileDataset[Any, Any]):
 
     def save(self, data: Any) -> None:
         path = self._get_save_path()
-        partial = path.with_name(path.name + PARTIAL)
+        # Its own temporary name: two runs saving the same file at once (the same
+        # journal batch, say) must not rename each other's.
+        stem, dot, suffix = path.name.partition(".")
+        partial = path.with_name(
+            f"{stem}.{uuid.uuid4().hex[:12]}{dot}{suffix}{PARTIAL}"
+        )
         target = self._full(path)
         self._fs.makedirs(target.rsplit("/", 1)[0], exist_ok=True)
         self._wrapped(partial).save(data)
