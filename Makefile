@@ -19,11 +19,22 @@ check-python = $(if $(PYTHON_VERSION),,$(error $(shell scripts/find-python --che
 # newer one installed) remakes the venv rather than keeping one of another version.
 STAMP := $(VENV)/.installed-python$(PYTHON_VERSION)
 
+# Airflow in a virtualenv of its own, pinned by airflow/constraints.txt: its dependencies
+# stay apart from the project's. The DAGs' tasks run the project's kedro (.venv).
+# Its fastapi pin clashes with the project's (Airflow 3.3.2 wants fastapi<0.137).
+AIRFLOW_VENV := .venv-airflow
+AIRFLOW_STAMP := $(AIRFLOW_VENV)/.installed-python$(PYTHON_VERSION)
+# The configuration environment the DAGs run with, as `kedro run --env`.
+KEDRO_ENV ?= local
+
 # Kedro telemetry off for every target (the .telemetry file covers direct `kedro` calls),
 # and MLflow's (which reads DO_NOT_TRACK only when it is "true").
 export KEDRO_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := 1
 export MLFLOW_DISABLE_TELEMETRY := true
+# Airflow's usage data (Scarf), for the Airflow targets and tests.
+export SCARF_ANALYTICS := false
+export AIRFLOW__USAGE_DATA_COLLECTION__ENABLED := False
 # Quieter TensorFlow start-up logs.
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
@@ -31,7 +42,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 CHROMIUM ?= /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install python browser run test test-quick lint format viz notebook mlflow serve app bench select constraints clean-venv
+.PHONY: install python browser run test test-quick lint format viz notebook mlflow serve app bench select bench-distributed airflow airflow-dags constraints clean-venv
 
 install: $(STAMP)
 
@@ -60,13 +71,13 @@ browser:  ## Install Debian's chromium for the browser test, if it is missing.
 run: install  ## Prepare data, train, evaluate and report (kedro run).
 	$(BIN)/kedro run
 
-test: install browser  ## Lint, check formatting, then run the whole test suite.
+test: install browser $(AIRFLOW_STAMP)  ## Lint, check formatting, then run the whole test suite.
 	$(BIN)/ruff check src tests scripts
 	$(BIN)/ruff format --check src tests scripts
 	$(BIN)/pytest
 
-test-quick: install  ## The test suite without the browser test: no chromium needed.
-	$(BIN)/pytest -m "not browser"
+test-quick: install  ## The test suite without the browser, Airflow and worker-kill tests.
+	$(BIN)/pytest -m "not browser and not airflow and not worker_kill"
 
 lint: install
 	$(BIN)/ruff check src tests scripts
@@ -100,6 +111,26 @@ bench: install  ## Reference convnet vs default (5 seeds) vs accurate (2 seeds) 
 
 select: install  ## Compare training recipes on the validation split, never the test set.
 	$(BIN)/python scripts/select_recipe.py
+
+bench-distributed: install  ## Inference on a local Dask cluster of 1, then 2 workers.
+	for workers in 1 2; do \
+		$(BIN)/python scripts/bench_inference.py --env distributed --numbers 0 \
+			--params inference.cluster.workers=$$workers || exit 1; \
+	done
+
+$(AIRFLOW_STAMP): airflow/constraints.txt
+	$(check-python)
+	rm -rf $(AIRFLOW_VENV)
+	$(PYTHON) -m venv $(AIRFLOW_VENV)
+	$(AIRFLOW_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -c airflow/constraints.txt apache-airflow
+	touch $@
+
+airflow: $(AIRFLOW_STAMP)  ## Install Airflow in .venv-airflow.
+
+airflow-dags: install  ## The pipelines as Airflow DAGs (kedro-airflow) in airflow/dags/.
+	$(BIN)/kedro airflow create --env $(KEDRO_ENV) --pipelines __default__,inference \
+		--group-by memory --jinja-file airflow/dag_template.j2 --target-dir airflow/dags \
+		--params "kedro=$(CURDIR)/$(BIN)/kedro,project_path=$(CURDIR)"
 
 # The pins of packages only another Python version installs (overrides, on 3.11) stay,
 # and so do pins with an environment marker (soupsieve: a release for 3.11.0-3.11.4);

@@ -276,7 +276,9 @@ def main() -> None:
     parser.add_argument(
         "--camera-copies", type=int, default=1, help="links to each photo, e.g. 25"
     )
-    parser.add_argument("--numbers", type=int, default=300, help="images of each kind")
+    parser.add_argument(
+        "--numbers", type=int, default=300, help="images of each kind (0: skip)"
+    )
     parser.add_argument("--params", default="", help="more, e.g. inference.workers=1")
     parser.add_argument("--model-version", help="classifier version (default: latest)")
     parser.add_argument("--env", help="Kedro configuration environment, as for run")
@@ -313,7 +315,9 @@ def main() -> None:
         raw = classifier.predict(digits)
         throughput = (count - samples) / (seconds - startup)
         camera = camera_photos(args, catalog, version, Path(tmp), startup)
-        numbers = whole_numbers(args, catalog, version, Path(tmp))
+        numbers = (
+            whole_numbers(args, catalog, version, Path(tmp)) if args.numbers else {}
+        )
         result = {
             "images": count,
             "jpeg_images": sum(name.endswith(".jpg") for name in truth),

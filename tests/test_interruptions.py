@@ -14,10 +14,13 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import psutil
 import pytest
 from kedro.io.core import Version
 
@@ -65,10 +68,13 @@ for _method in ("mv", "put_file"):
 '''
 
 
-def start_kedro_run(project: Path, *options: str, **environment: str):
-    """Starts `kedro run --env test *options` in ``project``, in its own process group."""
+def start_kedro_run(
+    project: Path, *options: str, kedro_env: str = "test", **environment: str
+):
+    """Starts `kedro run --env <kedro_env> *options` in ``project``, in its own
+    process group."""
     return subprocess.Popen(
-        [sys.executable, "-m", "kedro", "run", "--env", "test", *options],
+        [sys.executable, "-m", "kedro", "run", "--env", kedro_env, *options],
         cwd=project,
         env={**server_environment(), "COLUMNS": "200", **environment},
         stdout=subprocess.PIPE,
@@ -265,3 +271,55 @@ def test_an_interrupted_inference_resumes_where_it_stopped(project, sample_test)
     assert len(first) == 400 and first["image"].is_unique
     pd.testing.assert_frame_equal(first, second)
     assert np.isclose(first[[f"p{k}" for k in range(10)]].sum(axis=1), 1).all()
+
+
+@pytest.mark.worker_kill
+def test_a_cluster_worker_killed_mid_run_loses_and_repeats_no_row(project, sample_test):
+    images, labels = sample_test
+    folder = project / "photos"
+    write_realistic_folder(images, labels, folder / "a", seed=1)
+    write_realistic_folder(images, labels, folder / "b", seed=2)
+    (folder / "notes.txt").write_text("Not an image.")  # 401 files, 101 batches
+    options = ["--pipelines", "inference", "--params"]
+    params = "inference.batch_size=4,inference.cluster.workers=2"
+    journal = project / "data/07_model_output/mnist/folders"
+
+    run = start_kedro_run(  # on a local cluster, reading the folder by its URL
+        project,
+        *options,
+        f"input_dir={folder.as_uri()},{params}",
+        kedro_env="distributed",
+    )
+    try:
+        finished = ThreadPoolExecutor(1).submit(run.communicate, timeout=300)
+        _wait_for(lambda: len(list(journal.glob("*/*.parquet"))) >= 5)
+        workers = [
+            process
+            for process in psutil.Process(run.pid).children(recursive=True)
+            if "spawn_main" in " ".join(process.cmdline())
+        ]
+        assert len(workers) == 2 and run.poll() is None
+        written = len(list(journal.glob("*/*.parquet")))
+        workers[0].kill()
+        output, _ = finished.result()
+    finally:
+        stop_group(run)
+
+    assert run.returncode == 0, output[-3000:]
+    assert written < 101
+    assert "Restarting worker" in output  # Dask saw it go, and ran its tasks again
+    assert left_running(run.pid) == []
+    rows = pd.concat(pd.read_parquet(path) for path in journal.glob("*/*.parquet"))
+    assert len(rows) == 401 and rows["image"].is_unique
+    table = predictions(project)  # rows equal to a local run's: test_cluster.py
+    assert table["image"].is_unique
+    assert table["status"].value_counts().to_dict() == {"ok": 400, "not an image": 1}
+    assert np.isclose(table[[f"p{k}" for k in range(10)]].sum(axis=1), 1).sum() == 400
+
+
+def _wait_for(condition, seconds: float = 120) -> None:
+    """Polls ``condition`` until it holds."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"not within {seconds} s"
+        time.sleep(0.05)

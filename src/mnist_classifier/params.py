@@ -138,6 +138,20 @@ class ReportingParams(_Params):
     misclassified_examples: PositiveInt = 25
 
 
+class ClusterParams(_Params):
+    """A Dask cluster that reads and classifies the folder's files: a running one, or
+    one started on this machine for the run (``kedro run --env distributed``)."""
+
+    # A running scheduler, e.g. tcp://10.0.0.5:8786; None starts a local cluster.
+    address: str | None = Field(None, min_length=1)
+    # The local cluster's worker processes; None: one per core.
+    workers: PositiveInt | None = Field(None, le=64)
+
+    def worker_count(self, cores: int | None = None) -> int:
+        """The local cluster's worker processes: ``workers``, or one per core."""
+        return self.workers or cores or available_cores()
+
+
 class InferenceParams(_Params):
     """Which folder to classify, the pixel limit, batching and the contact sheet."""
 
@@ -154,6 +168,9 @@ class InferenceParams(_Params):
     sheet_images: PositiveInt = Field(60, le=1000)
     # Read every file again, not only those new or changed since the folder's last run.
     redo: bool = False
+    # Read and classify on a Dask cluster (conf/distributed); None: in this process,
+    # with ``workers`` processes preparing the images.
+    cluster: ClusterParams | None = None
 
     def worker_count(self, cores: int | None = None) -> int:
         """``workers``, or by default one process per core."""

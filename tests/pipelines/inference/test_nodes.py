@@ -7,6 +7,7 @@ import io
 import itertools
 import logging
 import os
+import threading
 import time
 import warnings
 
@@ -508,6 +509,31 @@ def test_a_file_slower_than_the_time_limit_is_timed_out(paper_digit):
     assert prepared.status == "timed out" and prepared.views == ()
     assert time.perf_counter() - start < 5
     assert prepare(lambda: data, False, max_pixels=10**6, seconds=0.2).status == "ok"
+
+
+def test_off_the_main_thread_a_slow_file_is_timed_out_too(paper_digit):
+    data = png_bytes(paper_digit)  # as on a Dask worker, which runs tasks in threads
+
+    def slow() -> bytes:  # blocked in the operating system: abandoned, not stopped
+        time.sleep(30)
+        return data
+
+    def busy() -> bytes:  # slow in Python, as decoding is: stopped
+        while True:
+            sum(range(1000))
+
+    start = time.perf_counter()
+    statuses = within(
+        lambda: [
+            prepare(load, False, max_pixels=10**6, seconds=0.2).status
+            for load in (slow, busy, lambda: data)
+        ]
+    )
+    assert statuses == ["timed out", "timed out", "ok"]
+    assert time.perf_counter() - start < 5
+    time.sleep(0.5)
+    readers = [t for t in threading.enumerate() if t.name == "read-one-file"]
+    assert len(readers) == 1  # the sleeping one; the busy one has stopped
 
 
 def test_the_run_goes_on_past_a_file_that_times_out(

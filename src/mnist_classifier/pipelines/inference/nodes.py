@@ -82,13 +82,16 @@ def predict_digits(
         yield {}, plan
         return
     start, read = time.perf_counter(), 0
-    with FolderProgress(len(plan.to_read), inference.input_dir) as progress:
-        batches = _prepare_in_batches(list(plan.to_read), digit_images, inference)
-        for names, prepared in batches:
-            rows = plan.keyed(classify_batch(names, prepared, classifier))
+    with (
+        FolderProgress(len(plan.to_read), inference.input_dir) as progress,
+        _classifying(
+            list(plan.to_read), digit_images, classifier, inference
+        ) as batches,
+    ):
+        for names, rows in batches:
             read += len(names)
             progress.update(read)
-            yield {plan.batch_name(names): rows}, plan
+            yield {plan.batch_name(names): plan.keyed(rows)}, plan
     seconds = time.perf_counter() - start
     logger.info(
         f"Read {read} files of '{inference.input_dir}' in {seconds:.1f} s "
@@ -170,6 +173,49 @@ def visible_files(digit_images: dict[str, Loader], input_dir: str) -> list[str]:
             f"No image files in '{input_dir}': it holds only hidden files."
         )
     return files
+
+
+@contextlib.contextmanager
+def _classifying(
+    files: list[str],
+    digit_images: dict[str, Loader],
+    classifier: TrainedClassifier,
+    inference: InferenceParams,
+) -> Iterator[Iterator[tuple[list[str], pd.DataFrame]]]:
+    """The files' rows, a batch at a time: classified here, or on the Dask cluster
+    ``inference.cluster`` names (its workers read and prepare the files too)."""
+    if not inference.cluster:
+        batches = _prepare_in_batches(files, digit_images, inference)
+        yield (
+            (names, classify_batch(names, prepared, classifier))
+            for names, prepared in batches
+        )
+        return
+    from . import cluster  # noqa: PLC0415 - Dask loads only for a run that uses it
+
+    read = functools.partial(
+        read_batch, work=_preparer(inference, with_thumbnail=False)
+    )
+    with cluster.connect(inference.cluster) as client:
+        yield cluster.classify_on_cluster(
+            client,
+            files,
+            [digit_images[name] for name in files],
+            batch_size=inference.batch_size,
+            read=read,
+            classifier=classifier,
+        )
+
+
+def read_batch(
+    names: list[str],
+    loaders: list[Loader],
+    classifier: TrainedClassifier,
+    *,
+    work: Callable[[Loader], PreparedImage],
+) -> pd.DataFrame:
+    """Reads, prepares and classifies one batch of files: a cluster worker's task."""
+    return classify_batch(names, [work(load) for load in loaders], classifier)
 
 
 def _prepare_in_batches(

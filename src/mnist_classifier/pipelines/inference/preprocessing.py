@@ -69,8 +69,14 @@ def pixel_limit(max_pixels: int) -> Iterator[None]:
         Image.MAX_IMAGE_PIXELS = previous
 
 
-def read_image(loader: Callable[[], bytes]) -> Image.Image:
+def read_image(
+    loader: Callable[[], bytes], max_pixels: int | None = None
+) -> Image.Image:
     """Reads a file with its loader and decodes it, no larger than the digit needs.
+
+    A file declaring more than ``max_pixels`` pixels (default: Pillow's own limit) is
+    refused before it is decoded. The file is read before the limit is set, so a read
+    that hangs (and is abandoned: ``reading.within``) holds no process-wide state.
 
     A JPEG much larger than ``WORKING_SIZE`` is decoded at 1/2, 1/4 or 1/8 of its size
     (Pillow's draft mode: the decoder skips the detail), to the size ``find_ink`` would
@@ -82,11 +88,13 @@ def read_image(loader: Callable[[], bytes]) -> Image.Image:
             ``unreadable: <why>``.
     """
     try:
-        image = Image.open(io.BytesIO(loader()))
-        factor = -(-max(image.size) // WORKING_SIZE)
-        if factor > 1:
-            image.draft(None, (image.width // factor, image.height // factor))
-        image.load()
+        data = loader()
+        with pixel_limit(max_pixels) if max_pixels else contextlib.nullcontext():
+            image = Image.open(io.BytesIO(data))
+            factor = -(-max(image.size) // WORKING_SIZE)
+            if factor > 1:
+                image.draft(None, (image.width // factor, image.height // factor))
+            image.load()
         return image
     except Exception as error:  # a broken file can fail anywhere in a decoder
         raise UnusableImageError(_status(error)) from error

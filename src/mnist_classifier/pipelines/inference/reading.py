@@ -9,6 +9,8 @@ several side by side (``numbers.find_digits``), as ``inference.layout`` says.
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import functools
 import signal
 import threading
 from collections.abc import Callable, Iterator
@@ -21,7 +23,6 @@ from .preprocessing import (
     UnusableImageError,
     centre_in_frame,
     find_ink,
-    pixel_limit,
     read_image,
     thicken_thin_strokes,
     thumbnail,
@@ -57,9 +58,9 @@ def time_limit(seconds: float | None) -> Iterator[None]:
     """Interrupts what runs inside with ``FileTimeoutError`` after ``seconds``.
 
     A timer signal does it, so the limit holds in a process's main thread (the
-    pipeline's worker processes, a run in-process); elsewhere (a server's threads)
-    there is none. Pillow decodes in chunks and hands back to Python between them,
-    where the signal is seen.
+    pipeline's worker processes, a run in-process); elsewhere there is none (see
+    ``prepare`` for threads). Pillow decodes in chunks and hands back to Python between
+    them, where the signal is seen.
     """
     if not seconds or threading.current_thread() is not threading.main_thread():
         yield
@@ -75,6 +76,40 @@ def time_limit(seconds: float | None) -> Iterator[None]:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+def within(seconds: float, work: Callable[[], PreparedImage]) -> PreparedImage:
+    """``work()`` in a thread of its own, abandoned after ``seconds``: the time limit
+    where no signal can be had (a Dask worker runs its tasks off the main thread).
+
+    An abandoned thread gets ``FileTimeoutError`` raised in it, which stops it at its
+    next Python step (slow decoding); one blocked inside the operating system (a hung
+    network mount) stays blocked, but the caller goes on.
+
+    Raises:
+        FileTimeoutError: If ``work`` took longer than ``seconds``.
+    """
+    outcome: list[PreparedImage | BaseException] = []
+
+    def run() -> None:
+        try:
+            outcome.append(work())
+        except FileTimeoutError:  # abandoned: nobody waits for it any more
+            pass
+        except BaseException as error:  # handed to the caller, to raise
+            outcome.append(error)
+
+    thread = threading.Thread(target=run, name="read-one-file", daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if not outcome:
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(
+            ctypes.c_ulong(thread.ident), ctypes.py_object(FileTimeoutError)
+        )
+        raise FileTimeoutError
+    if isinstance(outcome[0], BaseException):
+        raise outcome[0]
+    return outcome[0]
 
 
 def prepare(
@@ -95,10 +130,15 @@ def prepare(
             clearly holds several digits side by side, so that an image of one digit
             is read exactly as it was before numbers were.
         seconds: The time one file may take, read to views; then it is ``timed out``.
+            In a main thread a timer signal enforces it; elsewhere the file is read
+            in a thread of its own (``within``).
     """
+    work = functools.partial(_prepare, loader, with_thumbnail, max_pixels, layout)
     try:
+        if seconds and threading.current_thread() is not threading.main_thread():
+            return within(seconds, work)
         with time_limit(seconds):
-            return _prepare(loader, with_thumbnail, max_pixels, layout)
+            return work()
     except FileTimeoutError:
         return PreparedImage((), "timed out")
 
@@ -106,11 +146,10 @@ def prepare(
 def _prepare(
     loader: Callable[[], bytes], with_thumbnail: bool, max_pixels: int, layout: Layout
 ) -> PreparedImage:
-    with pixel_limit(max_pixels):
-        try:
-            image = read_image(loader)
-        except UnusableImageError as error:
-            return PreparedImage((), str(error))
+    try:
+        image = read_image(loader, max_pixels)
+    except UnusableImageError as error:
+        return PreparedImage((), str(error))
     small = thumbnail(image) if with_thumbnail else None
     try:
         gray = to_grayscale(image)

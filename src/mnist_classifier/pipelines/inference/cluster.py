@@ -1,0 +1,170 @@
+"""Reading and classifying a folder's files on a Dask cluster (``--env distributed``).
+
+A batch of files is one task: a worker reads the files itself (from a path or any
+fsspec URL its machine can reach), prepares them with the same code as a local run and
+classifies them. Each worker gets the model once, through a worker plugin, which Dask
+also hands to a worker that joins later or is restarted after a crash. A worker that
+dies takes its unfinished tasks with it, and the scheduler runs them again on another
+(Dask's own retry, ``distributed.scheduler.allowed-failures``), so every batch's rows
+arrive exactly once. A few batches per worker are in flight at a time: the folder's
+size bounds neither the memory of this process nor the cluster's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import logging
+import os
+import pickle
+import uuid
+from collections.abc import Callable, Iterator
+
+import pandas as pd
+
+# Dask's own loggers at warnings only (a worker lost, its tasks run again), not the
+# start-up lines of every worker. Dask reads this as it is imported, here and in the
+# worker processes, which inherit it.
+os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")
+
+from distributed import (
+    Client,
+    LocalCluster,
+    WorkerPlugin,
+    as_completed,
+    get_worker,
+)
+
+from mnist_classifier.classifier import TrainedClassifier
+from mnist_classifier.params import ClusterParams
+from mnist_classifier.startup import import_keras
+
+logger = logging.getLogger(__name__)
+
+#: A local worker's environment: TensorFlow on one thread, as the worker has one core.
+ONE_THREAD = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
+#: How long to try to reach a scheduler at ``inference.cluster.address``.
+CONNECT_SECONDS = 10
+#: Batches in flight per worker thread: one running, the next ones ready to start.
+AHEAD = 2
+#: At least this many batches per worker thread, however small the folder.
+TASKS_PER_THREAD = 4
+
+#: Reads, prepares and classifies one batch: (names, loaders, classifier) -> rows.
+BatchReader = Callable[
+    [list[str], list[Callable[[], bytes]], TrainedClassifier], pd.DataFrame
+]
+
+
+class ModelPlugin(WorkerPlugin):
+    """Carries the model to each worker, which loads it once; tasks take it there."""
+
+    def __init__(self, classifier: TrainedClassifier) -> None:
+        # One name per run: two runs on one cluster never take each other's model.
+        self.name = f"mnist-classifier-{classifier.version}-{uuid.uuid4().hex[:8]}"
+        self._pickled = pickle.dumps(classifier)  # Keras stays unloaded until setup
+        self.classifier: TrainedClassifier | None = None
+
+    def setup(self, worker: object) -> None:
+        """Loads the model, TensorFlow's start-up notices hidden as in a run."""
+        import_keras()
+        self.classifier = pickle.loads(self._pickled)
+
+
+@contextlib.contextmanager
+def connect(cluster: ClusterParams) -> Iterator[Client]:
+    """A client of the scheduler at ``cluster.address``, or of a local cluster of
+    ``cluster.workers`` processes started here and stopped on the way out.
+
+    A local cluster listens on 127.0.0.1 only, serves no dashboard, and gives each
+    worker one thread, TensorFlow's included: one core each, none oversubscribed.
+    """
+    if cluster.address:
+        try:
+            client = Client(cluster.address, timeout=CONNECT_SECONDS)
+        except OSError as error:
+            raise ConnectionError(
+                f"No Dask scheduler answers at inference.cluster.address="
+                f"{cluster.address} ({error}). Start one there (`dask scheduler`, "
+                f"then `dask worker {cluster.address}` on each machine), or leave the "
+                f"address out to start a local cluster."
+            ) from error
+        with client:
+            logger.info(f"Connected to the Dask scheduler at {cluster.address}.")
+            yield client
+        return
+    workers = cluster.worker_count()
+    with (
+        LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+            env=ONE_THREAD,
+        ) as local,
+        Client(local) as client,
+    ):
+        logger.info(f"Started a local Dask cluster of {workers} workers.")
+        yield client
+
+
+def classify_on_cluster(
+    client: Client,
+    files: list[str],
+    loaders: list[Callable[[], bytes]],
+    *,
+    batch_size: int,
+    read: BatchReader,
+    classifier: TrainedClassifier,
+) -> Iterator[tuple[list[str], pd.DataFrame]]:
+    """Yields each batch's names and rows as its task finishes (not in order).
+
+    A batch is ``batch_size`` files, or fewer where the folder is small, so that each
+    worker thread gets several: 200 photos on 2 workers make 8 tasks, not one.
+
+    Args:
+        client: The cluster's client (``connect``).
+        files: The files' names, in the order their tasks are submitted.
+        loaders: Their loaders (picklable: the workers call them).
+        batch_size: The most files a task reads and classifies.
+        read: A module-level function (workers import it by name) that reads,
+            prepares and classifies a batch.
+        classifier: The model, sent to every worker once.
+    """
+    plugin = ModelPlugin(classifier)
+    client.register_plugin(plugin)
+    threads = max(sum(client.nthreads().values()), 1)
+    size = min(batch_size, -(-len(files) // (TASKS_PER_THREAD * threads)))
+    todo = (
+        (files[at : at + size], loaders[at : at + size])
+        for at in range(0, len(files), size)
+    )
+    names_of = {}
+    running = as_completed(with_results=True)
+
+    def submit(names: list[str], batch: list[Callable[[], bytes]]) -> None:
+        future = client.submit(_on_worker, read, names, batch, plugin.name, pure=False)
+        names_of[future.key] = names
+        running.add(future)
+
+    try:
+        for batch in itertools.islice(todo, AHEAD * threads):
+            submit(*batch)
+        for future, rows in running:
+            for batch in itertools.islice(todo, 1):
+                submit(*batch)
+            yield names_of.pop(future.key), rows
+    finally:
+        running.clear()
+        client.unregister_worker_plugin(plugin.name)
+
+
+def _on_worker(
+    read: BatchReader,
+    names: list[str],
+    loaders: list[Callable[[], bytes]],
+    plugin: str,
+) -> pd.DataFrame:
+    """A task: one batch, read with the model this worker was given."""
+    return read(names, loaders, get_worker().plugins[plugin].classifier)

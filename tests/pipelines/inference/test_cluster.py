@@ -1,0 +1,125 @@
+"""Inference on a Dask cluster (``inference.cluster``): the rows of a local run.
+
+A cluster of two worker processes is started once for the module, on 127.0.0.1, and
+the runs connect to it by its address, as to a real cluster. A local cluster started
+by the run itself, and a worker killed mid-run, are tested end to end in
+tests/test_interruptions.py.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Iterator
+
+import numpy as np
+import pandas as pd
+import pytest
+from distributed import Client, LocalCluster
+from kedro_datasets.partitions import PartitionedDataset
+
+from mnist_classifier.datasets import ImageFileDataset
+from mnist_classifier.params import ClusterParams, InferenceParams
+from mnist_classifier.realistic import write_realistic_folder
+from tests.servers import free_port
+
+from .conftest import png_bytes, read_folder
+
+PROBABILITIES = [f"p{k}" for k in range(10)]
+
+
+@pytest.fixture(scope="module")
+def scheduler() -> Iterator[str]:
+    """The address of a running two-worker cluster, stopped after the module."""
+    with (
+        LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            host="127.0.0.1",
+            dashboard_address=None,
+        ) as cluster,
+        Client(cluster),
+    ):
+        yield cluster.scheduler_address
+
+
+def _slow_load(loader) -> bytes:
+    """A file that takes a minute to read (picklable, for the workers)."""
+    time.sleep(60)
+    return loader()
+
+
+@pytest.fixture
+def photos(tmp_path, sample_test, bad_files, odd_modes, paper_digit):
+    """Forty realistic digits, every kind of bad file and odd mode, and ``ok.png``."""
+    images, labels = sample_test
+    folder = tmp_path / "photos"
+    write_realistic_folder(images[:40], labels[:40], folder, seed=4)
+    for name, (data, _) in bad_files.items():
+        (folder / name).write_bytes(data)
+    for name, data in odd_modes.items():
+        (folder / name).write_bytes(data)
+    (folder / "ok.png").write_bytes(png_bytes(paper_digit))
+    return folder
+
+
+def test_a_cluster_gives_the_rows_of_a_local_run(
+    scheduler, photos, bad_files, odd_modes, tiny_model
+):
+    folder = photos
+    url = folder.as_uri()  # file:///...: what the workers read, not this process
+    files = PartitionedDataset(path=url, dataset=ImageFileDataset).load()
+    files["slow.png"] = functools.partial(_slow_load, files["ok.png"])
+    settings = {"input_dir": url, "batch_size": 8, "time_limit": 2}
+
+    here = read_folder(files, tiny_model, InferenceParams(**settings, workers=1))
+    there = read_folder(
+        files,
+        tiny_model,
+        InferenceParams(**settings, cluster=ClusterParams(address=scheduler)),
+    )
+
+    assert len(there) == len(files) == 40 + len(bad_files) + len(odd_modes) + 2
+    expected = {name: status for name, (_, status) in bad_files.items()}
+    status = there.set_index("image")["status"]
+    assert status[list(expected)].to_dict() == expected
+    assert status["slow.png"] == "timed out"
+    assert (status[list(odd_modes)] == "ok").all()
+    exact = ["image", "prediction", "digits", "status", "model_version"]
+    pd.testing.assert_frame_equal(there[exact], here[exact])
+    assert np.allclose(
+        there[PROBABILITIES + ["confidence"]],
+        here[PROBABILITIES + ["confidence"]],
+        atol=1e-5,
+        equal_nan=True,
+    )
+
+
+def test_the_model_is_taken_off_the_workers_after_a_run(
+    scheduler, write_files, paper_digit, tiny_model
+):
+    folder = write_files({f"{k}.png": png_bytes(paper_digit) for k in range(3)})
+    files = PartitionedDataset(path=str(folder), dataset=ImageFileDataset).load()
+    cluster = ClusterParams(address=scheduler)
+
+    read_folder(files, tiny_model, InferenceParams(input_dir="x", cluster=cluster))
+
+    with Client(scheduler) as client:
+        plugins = client.run(lambda dask_worker: list(dask_worker.plugins))
+    assert len(plugins) == 2
+    assert not any(
+        name.startswith("mnist-classifier")
+        for names in plugins.values()
+        for name in names
+    )
+
+
+def test_no_scheduler_at_the_address_is_one_clear_error(
+    write_files, paper_digit, tiny_model
+):
+    folder = write_files({"a.png": png_bytes(paper_digit)})
+    files = PartitionedDataset(path=str(folder), dataset=ImageFileDataset).load()
+    nowhere = ClusterParams(address=f"tcp://127.0.0.1:{free_port()}")
+
+    with pytest.raises(ConnectionError, match="inference.cluster.address=tcp://127"):
+        read_folder(files, tiny_model, InferenceParams(input_dir="x", cluster=nowhere))
