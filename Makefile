@@ -110,7 +110,8 @@ bench: install  ## Reference convnet vs default (5 seeds) vs accurate (2 seeds) 
 	$(BIN)/python scripts/benchmark.py
 
 select: install  ## Compare training recipes on the validation split, never the test set.
-	$(BIN)/python scripts/select_recipe.py
+	$(BIN)/python scripts/select_recipe.py --for default
+	$(BIN)/python scripts/select_recipe.py --for accurate --seeds 42
 
 bench-distributed: install  ## Inference on a local Dask cluster of 1, then 2 workers.
 	for workers in 1 2; do \

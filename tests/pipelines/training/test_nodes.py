@@ -90,6 +90,21 @@ def test_early_stopping_keeps_the_best_epoch(small_split):
     assert history.best_epoch == int(np.argmin(losses)) + 1 < history.epochs
 
 
+def test_without_early_stopping_the_last_epoch_is_kept_though_validated(small_split):
+    # As above, the validation loss grows, so its least is an early epoch; with no
+    # early stopping the weights kept, and so the card's best_epoch, are the last.
+    train_x, train_y, validation_x, validation_y = small_split
+    params = tiny_training(
+        fit=FitParams(batch_size=32, epochs=4, early_stopping_patience=0)
+    )
+    history = train_model(
+        train_x, train_y, validation_x, np.roll(validation_y, 1, axis=1), params
+    ).history
+    losses = [record.val_loss for record in history.records]
+    assert history.validated and int(np.argmin(losses)) + 1 < 4
+    assert history.best_epoch == history.epochs == 4
+
+
 def test_training_without_validation_images_keeps_the_last_epoch(small_split):
     train_x, train_y, validation_x, validation_y = small_split
     no_validation = validation_x[:0], validation_y[:0]

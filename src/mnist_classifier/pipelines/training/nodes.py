@@ -60,16 +60,16 @@ def train_model(
         records += epochs
     model = members[0] if len(members) == 1 else average_ensemble(members)
     first = [record for record in records if record.member == 1]
-    validated = first[0].val_loss is not None
+    # Early stopping restores the epoch of least val_loss; without it, the last is kept.
+    stopped_early = training.fit.early_stopping_patience > 0
     history = TrainingHistory(
         training_seconds=round(time.perf_counter() - start, 2),
         parameters=model.count_params(),
         training_images=len(train_images),
         validation_images=len(validation_images),
-        # Without a validation set the last epoch's weights are kept.
         best_epoch=(
             int(np.argmin([record.val_loss for record in first])) + 1
-            if validated
+            if stopped_early
             else len(first)
         ),
         hyperparameters=training,
