@@ -84,8 +84,10 @@ def test_the_accurate_environment_ensembles_deeper_networks_trained_on_all_image
     assert accurate.fit.epochs > default.fit.epochs
     assert accurate.architecture.convs_per_block > default.architecture.convs_per_block
     assert accurate.architecture.augmentation.rotation > 0
-    # Its own batch and peak (the default's until 2026-12-02), whatever the default's.
-    assert (accurate.fit.batch_size, accurate.optimizer.learning_rate) == (128, 0.003)
+    # The recipe chosen on the validation split (scripts/select_recipe.py), the
+    # validation split aside: the same batch, peak and epochs, whatever the default's.
+    assert (accurate.fit.batch_size, accurate.optimizer.learning_rate) == (256, 0.006)
+    assert accurate.fit.epochs == 12
     assert accurate.optimizer.name == default.optimizer.name
 
 
