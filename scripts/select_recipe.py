@@ -113,7 +113,7 @@ FOR_DEFAULT = {
     ),
 }
 # For `kedro run --env accurate` (conf/accurate, which trains the chosen one on all
-# 60,000 images).
+# 60,000 images). Chosen on 2026-12-02: accurate_batch_256, conf/accurate since.
 FOR_ACCURATE = {
     "accurate_2026_11": Candidate(
         ensemble(4, 128, 18, 0.003, **DEEPER),
