@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from mnist_classifier.classifier import TrainedClassifier
+from mnist_classifier.classifier import TrainedClassifier, TrainingHistory
 from mnist_classifier.params import (
     ArchitectureParams,
     FitParams,
@@ -75,31 +75,32 @@ def test_train_model_is_reproducible_with_a_seed(small_split):
     assert first.val_loss == pytest.approx(second.val_loss, rel=1e-5)
 
 
-def test_early_stopping_keeps_the_best_epoch(small_split):
-    # Validation labels shifted by one class: the better the network learns the
-    # training set, the worse its validation loss, so training stops early.
+def trained_on_misleading_validation(small_split, fit: FitParams) -> TrainingHistory:
+    """Validation labels shifted by one class: the better the network learns the
+    training set, the worse its validation loss."""
     train_x, train_y, validation_x, validation_y = small_split
-    params = tiny_training(
-        fit=FitParams(batch_size=32, epochs=12, early_stopping_patience=2)
-    )
-    history = train_model(
-        train_x, train_y, validation_x, np.roll(validation_y, 1, axis=1), params
+    shifted = np.roll(validation_y, 1, axis=1)
+    return train_model(
+        train_x, train_y, validation_x, shifted, tiny_training(fit=fit)
     ).history
+
+
+def test_early_stopping_keeps_the_best_epoch(small_split):
+    # The validation loss grows, so training stops early.
+    history = trained_on_misleading_validation(
+        small_split, FitParams(batch_size=32, epochs=12, early_stopping_patience=2)
+    )
     assert history.epochs < 12
     losses = [record.val_loss for record in history.records]
     assert history.best_epoch == int(np.argmin(losses)) + 1 < history.epochs
 
 
 def test_without_early_stopping_the_last_epoch_is_kept_though_validated(small_split):
-    # As above, the validation loss grows, so its least is an early epoch; with no
-    # early stopping the weights kept, and so the card's best_epoch, are the last.
-    train_x, train_y, validation_x, validation_y = small_split
-    params = tiny_training(
-        fit=FitParams(batch_size=32, epochs=4, early_stopping_patience=0)
+    # The validation loss grows, so its least is an early epoch; with no early
+    # stopping the weights kept, and so the card's best_epoch, are the last.
+    history = trained_on_misleading_validation(
+        small_split, FitParams(batch_size=32, epochs=4, early_stopping_patience=0)
     )
-    history = train_model(
-        train_x, train_y, validation_x, np.roll(validation_y, 1, axis=1), params
-    ).history
     losses = [record.val_loss for record in history.records]
     assert history.validated and int(np.argmin(losses)) + 1 < 4
     assert history.best_epoch == history.epochs == 4
