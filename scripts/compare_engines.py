@@ -2,7 +2,7 @@
 
 The same work on each engine: the 10,000 MNIST test digits written as realistic photos
 (``realistic.write_realistic_folder``), read, prepared and classified in batches of 256
-by the inference pipeline's own functions (``prepare``, ``classify_batch``), each worker
+by the inference pipeline's own batch task (``nodes.read_batch``), each worker
 with the model loaded once and one TensorFlow thread. Prints the cluster's start-up time
 and images/s with start-up excluded.
 
@@ -15,6 +15,7 @@ Dask is a dependency of the project; Ray is not. To measure Ray, install it besi
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import tempfile
 import time
@@ -26,8 +27,7 @@ from kedro.framework.startup import bootstrap_project
 
 from mnist_classifier.classifier import TrainedClassifier
 from mnist_classifier.params import ClusterParams
-from mnist_classifier.pipelines.inference import cluster
-from mnist_classifier.pipelines.inference.nodes import classify_batch
+from mnist_classifier.pipelines.inference import cluster, nodes
 from mnist_classifier.pipelines.inference.reading import prepare
 from mnist_classifier.realistic import write_realistic_folder
 
@@ -35,14 +35,17 @@ ROOT = Path(__file__).resolve().parents[1]
 BATCH = 256
 
 
+#: A file read to views as a run does (``inference.layout: digit``, the default).
+PREPARE = functools.partial(
+    prepare, with_thumbnail=False, max_pixels=50_000_000, layout="digit"
+)
+
+
 def read_batch(paths: list[str], classifier: TrainedClassifier) -> pd.DataFrame:
-    """One batch: each file read, prepared as in a run (``inference.layout: digit``, the
-    default), then classified together."""
-    prepared = [
-        prepare(Path(path).read_bytes, False, max_pixels=50_000_000, layout="digit")
-        for path in paths
-    ]
-    return classify_batch([Path(path).name for path in paths], prepared, classifier)
+    """One batch, read, prepared and classified by the pipeline's own batch task."""
+    loaders = [Path(path).read_bytes for path in paths]
+    names = [Path(path).name for path in paths]
+    return nodes.read_batch(names, loaders, classifier, work=PREPARE)
 
 
 def on_dask(batches: list[list[str]], classifier, workers: int) -> tuple[float, int]:
