@@ -4,7 +4,7 @@
 size Pillow reads) and answers one row per image with the columns of the inference
 pipeline's ``predictions.csv``: ``prediction``, ``confidence``, ``p0``... and
 ``status``. It runs the same functions as the pipeline (``reading.prepare`` and
-``classify_batch``): there is one preprocessing code path, never a copy. A broken file
+``classify_prepared``): there is one preprocessing code path, never a copy. A broken file
 gets its status, as in the pipeline, and the other images are still answered.
 
 Every training run logs one (``hooks/registry.py``): the Keras file and its card as
@@ -30,7 +30,7 @@ import mnist_classifier
 from mnist_classifier.classifier import TrainedClassifier
 from mnist_classifier.datasets import ClassifierDataset
 from mnist_classifier.params import InferenceParams
-from mnist_classifier.pipelines.inference.nodes import classify_batch
+from mnist_classifier.pipelines.inference.nodes import classify_prepared, tabulate
 from mnist_classifier.pipelines.inference.numbers import Layout
 from mnist_classifier.pipelines.inference.reading import PreparedImage, prepare
 
@@ -150,8 +150,10 @@ def read_images(
         layout=inference.layout,
     )
     prepared = [work(functools.partial(bytes, data)) for data in files]
+    read = classify_prepared(prepared, classifier)
     names = [str(index) for index in range(len(files))]
-    return classify_batch(names, prepared, classifier).drop(columns="image"), prepared
+    table = tabulate(names, read, classifier.card.class_names)
+    return table.drop(columns="image"), [item for item, _ in read]
 
 
 def log_digit_reader(

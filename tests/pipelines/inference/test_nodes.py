@@ -24,11 +24,14 @@ from mnist_classifier.params import InferenceParams
 from mnist_classifier.pipelines.inference import nodes
 from mnist_classifier.pipelines.inference.nodes import (
     classify_batch,
+    classify_prepared,
     plot_predictions_sheet,
     predict_digits,
     preview_sheet_images,
+    tabulate,
     visible_files,
 )
+from mnist_classifier.pipelines.inference.numbers import choose
 from mnist_classifier.pipelines.inference.preprocessing import (
     UnusableImageError,
     read_image,
@@ -284,7 +287,9 @@ def test_every_file_gets_a_row_and_every_good_image_is_classified(
     folder = write_files({**files, **hidden})
 
     predictions = read_folder(loaders(folder), stub_classifier, params(folder))
-    previews = preview_sheet_images(predictions, loaders(folder), params(folder))
+    previews = preview_sheet_images(
+        predictions, loaders(folder), stub_classifier, params(folder)
+    )
 
     assert list(predictions.columns) == [*COLUMNS, "model_version"]
     assert list(predictions["image"]) == sorted(files)
@@ -571,7 +576,7 @@ def test_a_number_is_read_digit_by_digit_left_to_right(
         loaders(folder), stub_classifier, params(folder, layout="number")
     )
     previews = preview_sheet_images(
-        predictions, loaders(folder), params(folder, layout="number")
+        predictions, loaders(folder), stub_classifier, params(folder, layout="number")
     )
 
     (row,) = predictions.to_dict(orient="records")
@@ -581,6 +586,41 @@ def test_a_number_is_read_digit_by_digit_left_to_right(
     boxes = previews["number.png"].boxes
     assert len(boxes) == 4 and [box[0] for box in boxes] == sorted(b[0] for b in boxes)
     assert previews["number.png"].view.shape == (28, 4 * 28)
+
+
+class SureOf(StubClassifier):
+    """Reads the views at ``rows`` of each call as sure 0s, the others as unsure."""
+
+    def __init__(self, card, rows: list[int]) -> None:
+        super().__init__(card)
+        self.rows = rows
+
+    def predict(self, images: np.ndarray) -> np.ndarray:
+        probabilities = np.full((len(images), 10), 0.02, np.float32)
+        probabilities[:, 0], probabilities[:, 6] = 0.45, 0.39
+        probabilities[self.rows] = 0.001
+        probabilities[self.rows, 0] = 0.991
+        return probabilities
+
+
+def test_the_model_chooses_a_number_s_digits_among_its_candidates(
+    sample_test, model_card
+):
+    images, _ = sample_test
+    zeros = render_number([images[3], images[10]], np.random.default_rng(0), True)
+    data = png_bytes(zeros)
+    item = prepare(lambda: data, False, max_pixels=10**6, layout="number")
+    assert len(item.lattices) == 1 and len(item.views) == len(item.boxes) > 2
+    by_shape = choose(item.lattices)  # without the model, the two zeros
+    assert len(by_shape) == 2
+
+    for sure, digits in ((by_shape, "00"), ([0], "0")):  # [0]: the whole group
+        ((read, probabilities),) = classify_prepared([item], SureOf(model_card, sure))
+        assert read.views == tuple(item.views[i] for i in sure)
+        assert read.boxes == tuple(item.boxes[i] for i in sure) and not read.lattices
+        assert (probabilities[:, 0] > 0.99).all()
+        table = tabulate(["zeros.png"], [(read, probabilities)], model_card.class_names)
+        assert table["digits"][0] == digits
 
 
 def test_one_digit_is_read_the_same_whatever_the_layout_says(paper_digit):

@@ -8,8 +8,9 @@ from PIL import Image
 from scipy import ndimage
 
 from mnist_classifier.pipelines.inference.numbers import (
+    choose,
+    find_candidates,
     find_digits,
-    find_digits_guided,
     layout_of,
     reads_as_number,
 )
@@ -144,5 +145,34 @@ def test_the_model_guided_reading_cuts_where_the_model_is_sure(images):
         calls.append(len(views))
         return np.full((len(views), 10), 0.1)
 
-    assert len(find_digits_guided(image, predict)) == 3
+    assert len(find_digits(image, predict)) == 3
     assert not calls  # separate digits: nothing to choose between
+
+
+def test_the_model_chooses_where_touching_digits_are_cut(images):
+    image, _ = written([images[ZERO], images[OTHER_ZERO]], gap=-6)
+    candidates = find_candidates(image)
+    (lattice,) = candidates.lattices
+    by_shape = choose(candidates.lattices)  # no model: the two zeros, by their shapes
+    assert len(by_shape) == 2 and len(lattice.spans) > 3  # the whole, and many cuts
+    # Another way to cut it in two: a piece ending at another seam, and the rest.
+    other = next(
+        (left, right)
+        for left, (start, end) in enumerate(lattice.spans)
+        for right, (after, last) in enumerate(lattice.spans)
+        if start == 0
+        and end == after
+        and last == len(lattice.crossed) - 1
+        and [left, right] != by_shape
+    )
+
+    def sure_of(which: list[int]) -> np.ndarray:
+        probabilities = np.full((len(candidates.digits), 10), 0.02)
+        probabilities[:, 0], probabilities[:, 6] = 0.45, 0.39  # unsure: a 0 or a 6?
+        probabilities[which] = 0.001
+        probabilities[which, 0] = 0.991
+        return probabilities
+
+    assert choose(candidates.lattices, sure_of(by_shape)) == by_shape
+    assert choose(candidates.lattices, sure_of([0])) == [0]  # the whole, one digit
+    assert choose(candidates.lattices, sure_of(list(other))) == list(other)

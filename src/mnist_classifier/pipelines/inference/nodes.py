@@ -24,7 +24,7 @@ from mnist_classifier.params import InferenceParams
 from .journal import FolderPlan, folder_predictions, plan_reading
 from .preprocessing import FRAME_SIZE
 from .progress import FolderProgress
-from .reading import PreparedImage, prepare
+from .reading import PreparedImage, prepare, settle
 
 logger = logging.getLogger(__name__)
 
@@ -137,15 +137,20 @@ def collect_predictions(
 def preview_sheet_images(
     predictions: pd.DataFrame,
     digit_images: dict[str, Loader],
+    classifier: TrainedClassifier,
     inference: InferenceParams,
 ) -> dict[str, PreparedImage]:
     """Reads the sheet's files again (the first ``sheet_images``), with thumbnails.
 
     The journal keeps answers, not pictures; a few dozen files take a second or two.
+    The model reads them again too: a number's candidate digits are only narrowed
+    down to its digits (their views and boxes) by the model's reading of them.
     """
-    shown = list(predictions["image"][: inference.sheet_images])
+    first = predictions["image"][: inference.sheet_images]
+    shown = [name for name in first if name in digit_images]
     work = _preparer(inference, with_thumbnail=True)
-    return {name: work(digit_images[name]) for name in shown if name in digit_images}
+    read = classify_prepared([work(digit_images[name]) for name in shown], classifier)
+    return {name: item for name, (item, _) in zip(shown, read)}
 
 
 def _check_input_shape(classifier: TrainedClassifier) -> None:
@@ -275,23 +280,47 @@ def _worker_pool(workers: int) -> Iterator[ProcessPoolExecutor]:
 def classify_batch(
     names: list[str], prepared: list[PreparedImage], classifier: TrainedClassifier
 ) -> pd.DataFrame:
-    """Classifies a batch's usable images: one row per file, empty where unusable.
+    """Classifies a batch's usable images: one row per file, empty where unusable."""
+    return tabulate(
+        names, classify_prepared(prepared, classifier), classifier.card.class_names
+    )
 
-    Every digit of the batch goes to the model in one call. An image read as one
-    digit gets its class probabilities (``p0``...) and ``prediction``; every image
-    gets the digits read, left to right (``digits``), how sure each is
-    (``digit_confidences``) and, as its ``confidence``, that of its least sure digit.
+
+def classify_prepared(
+    prepared: list[PreparedImage], classifier: TrainedClassifier
+) -> list[tuple[PreparedImage, np.ndarray]]:
+    """Reads every view of a batch in one call to the model, then chooses each
+    number's digits among its candidates by that reading (``settle``).
+
+    Returns:
+        Each file with the views and boxes of its digits only, and their class
+        probabilities, one row per digit.
     """
-    classes = classifier.card.class_names
     counts = [len(item.views) for item in prepared]
     views = [view for item in prepared for view in item.views]
     read = (
         classifier.predict(np.stack(views))
         if views
-        else np.zeros((0, len(classes)), np.float32)
+        else np.zeros((0, len(classifier.card.class_names)), np.float32)
     )
-    per_file = np.split(read, np.cumsum(counts)[:-1]) if names else []
-    single = np.array([count == 1 for count in counts], dtype=bool)
+    per_file = np.split(read, np.cumsum(counts)[:-1]) if prepared else []
+    return [settle(item, found) for item, found in zip(prepared, per_file)]
+
+
+def tabulate(
+    names: list[str],
+    read: list[tuple[PreparedImage, np.ndarray]],
+    classes: list[str],
+) -> pd.DataFrame:
+    """The rows of ``classify_prepared``'s files, by their names.
+
+    An image read as one digit gets its class probabilities (``p0``...) and
+    ``prediction``; every image gets the digits read, left to right (``digits``), how
+    sure each is (``digit_confidences``) and, as its ``confidence``, that of its least
+    sure digit.
+    """
+    per_file = [found for _, found in read]
+    single = np.array([len(found) == 1 for found in per_file], dtype=bool)
     probabilities = np.full((len(names), len(classes)), np.nan)
     probabilities[single] = np.reshape(
         [found[0] for found in per_file if len(found) == 1], (-1, len(classes))
@@ -312,7 +341,7 @@ def classify_batch(
         " ".join(f"{value:.4f}" for value in each) if len(each) else None
         for each in sure
     ]
-    table["status"] = [item.status for item in prepared]
+    table["status"] = [item.status for item, _ in read]
     return table
 
 

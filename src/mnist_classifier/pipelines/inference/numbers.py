@@ -4,16 +4,19 @@ An image may hold several digits: a written number, a date, a form field. They a
 read as MNIST reads one digit each, left to right. The ink is found as for one digit
 (``preprocessing``: the paper's tone, polarity, the strokes); then ruled lines are
 taken out, the ink's connected components are grouped into digits (the strokes of one
-digit joined, specks left out) and groups wider than a digit are cut along seams that
-cross few strokes, so that touching digits come apart. Each digit becomes its own
-28x28 view exactly as a single digit does (``thicken_thin_strokes``,
+digit joined, specks left out) and groups wider than a digit may be cut along seams
+that cross few strokes, so that touching digits come apart. Each candidate digit
+becomes its own 28x28 view exactly as a single digit does (``thicken_thin_strokes``,
 ``centre_in_frame``).
 
-``find_digits`` needs no model; it cuts touching digits only where their shapes say
-so clearly. ``find_digits_guided`` lets the model choose among the cuts, which reads
-touching digits far better. ``reads_as_number`` is the ``auto`` layout's rule; it says
-yes only when it is sure, so an image of one digit keeps going through ``to_mnist``
-as before.
+Reading a number takes two steps, so that the model need not be where files are read:
+``find_candidates`` (no model: a worker process can do it) finds every candidate
+digit; ``choose`` then picks the number's digits among them, letting the model's
+reading of each candidate choose where touching digits are cut (by their shapes alone
+it cuts only where they say so clearly, and reads touching digits far worse).
+``find_digits`` does both at once. ``reads_as_number`` is the ``auto`` layout's rule;
+it says yes only when it is sure, so an image of one digit keeps going through
+``to_mnist`` as before.
 """
 
 from __future__ import annotations
@@ -81,70 +84,94 @@ class _Group(NamedTuple):
     mask: np.ndarray  # bool, the group's strokes within rows x cols
 
 
-def find_digits(gray: Image.Image) -> list[Digit]:
+class Lattice(NamedTuple):
+    """A group of ink and the ways to cut it into digits (one way: whole, if narrow).
+
+    Its candidate digits each lie between two of its seams, numbered left to right; a
+    way to cut it is a run of candidates from the first seam to the last, each starting
+    at the seam where the one before ends.
+    """
+
+    first: int  # its first candidate's index among the number's candidates
+    spans: tuple[tuple[int, int], ...]  # each candidate's first and last seam
+    shape: np.ndarray  # each candidate's score as one digit by its shape alone
+    wide: np.ndarray  # each candidate's width, times the digits' height
+    crossed: np.ndarray  # how many strokes each seam crosses
+
+
+class Candidates(NamedTuple):
+    """Where a number's digits may be: every candidate digit, group by group."""
+
+    digits: tuple[Digit, ...]  # left to right within each group; groups left to right
+    lattices: tuple[Lattice, ...]  # one per group of ink
+
+
+def find_candidates(gray: Image.Image) -> Candidates:
+    """Finds the groups of ink of a number and every way to cut the wide ones.
+
+    No model is needed: each candidate gets its 28x28 view, and ``choose`` then picks
+    the number's digits among them, with the model's reading of those views or by
+    their shapes alone.
+
+    Args:
+        gray: The image in 8-bit luminance, upright (``to_grayscale``'s output).
+
+    Raises:
+        UnusableImageError: ``empty image`` when nothing stands out from the paper.
+    """
+    page = _page(gray)
+    groups, _ = _groups(page.strokes)
+    digits: list[Digit] = []
+    lattices = []
+    for group in groups:
+        pieces, lattice = _lattice(page, group, groups, first=len(digits))
+        digits += [_digit(page, piece) for piece in pieces]
+        lattices.append(lattice)
+    return Candidates(tuple(digits), tuple(lattices))
+
+
+def choose(
+    lattices: tuple[Lattice, ...], probabilities: np.ndarray | None = None
+) -> list[int]:
+    """Which candidates are the number's digits, left to right (their indices).
+
+    For each group, the way to cut it whose pieces score highest as digits, less
+    ``CUT_WEIGHT`` for each stroke a cut crosses (dynamic programming). With the
+    model's ``probabilities`` for every candidate, a piece scores by how surely the
+    model reads it as well as by its shape, so that a cut through the middle of a 0
+    loses to the cut between two digits; without them, by its shape alone, which cuts
+    cautiously, so that a wide single digit stays whole.
+    """
+    chosen = []
+    for lattice in lattices:
+        scores = lattice.shape
+        if probabilities is not None and len(lattice.spans) > 1:
+            read = probabilities[lattice.first : lattice.first + len(lattice.spans)]
+            scores = scores + _model_score(read, lattice.wide)
+        chosen += [lattice.first + index for index in _best_cut(lattice, scores)]
+    return chosen
+
+
+def find_digits(
+    gray: Image.Image, predict: Callable[[np.ndarray], np.ndarray] | None = None
+) -> list[Digit]:
     """Finds the digits written side by side in an image, left to right.
 
-    Touching digits are cut apart by their shapes alone (a piece as tall as its
-    neighbours, as wide as a digit, crossed by few strokes): cautiously, so a wide
-    single digit stays whole. ``find_digits_guided`` cuts better, with the model.
-
-    Args:
-        gray: The image in 8-bit luminance, upright (``to_grayscale``'s output).
-
-    Returns:
-        Each digit's MNIST-style view and its box in ``gray``'s pixels.
+    ``find_candidates``, then ``choose``: with ``predict`` (the model: (n, 28, 28)
+    uint8 views to (n, classes) probabilities), the model helps choose where touching
+    digits are cut, as every reading of a number in this project does; without it,
+    by the pieces' shapes alone.
 
     Raises:
         UnusableImageError: ``empty image`` when nothing stands out from the paper.
     """
-    page = _page(gray)
-    groups, _ = _groups(page.strokes)
-    return [
-        _digit(page, piece)
-        for group in groups
-        for piece in _cut(page, group, groups, _shape_score)
-    ]
-
-
-def find_digits_guided(
-    gray: Image.Image, predict: Callable[[np.ndarray], np.ndarray]
-) -> list[Digit]:
-    """Finds the digits as ``find_digits`` does, letting the model choose the cuts.
-
-    Where a group of ink is wide enough to hold touching digits, each way of cutting
-    it is scored by how surely the model reads each piece (its two likeliest classes'
-    probabilities) as well as by the pieces' shapes, so that a cut through the middle
-    of a 0 loses to the cut between two digits.
-
-    Args:
-        gray: The image in 8-bit luminance, upright (``to_grayscale``'s output).
-        predict: The model: (n, 28, 28) uint8 views to (n, classes) probabilities.
-
-    Raises:
-        UnusableImageError: ``empty image`` when nothing stands out from the paper.
-    """
-    page = _page(gray)
-    groups, _ = _groups(page.strokes)
-
-    def score(pieces: list[_Group], height: float, stroke: float) -> np.ndarray:
-        views = np.stack([_digit(page, piece).view for piece in pieces])
-        probabilities = np.asarray(predict(views))
-        likeliest = np.sort(probabilities, axis=1)[:, ::-1]
-        reads_one = probabilities.argmax(axis=1) == 1
-        width = _extent(pieces, height)[1]
-        return (
-            _shape_score(pieces, height, stroke)
-            + (GUIDED_BIAS - FREE_BIAS)
-            + MODEL_WEIGHTS[0] * np.log(np.maximum(likeliest[:, 0], 1e-6))
-            + MODEL_WEIGHTS[1] * np.log(np.maximum(likeliest[:, 1], 1e-4))
-            + reads_one * (MODEL_WEIGHTS[2] + MODEL_WEIGHTS[3] * width)
+    candidates = find_candidates(gray)
+    probabilities = None
+    if predict and any(len(lattice.spans) > 1 for lattice in candidates.lattices):
+        probabilities = np.asarray(
+            predict(np.stack([digit.view for digit in candidates.digits]))
         )
-
-    return [
-        _digit(page, piece)
-        for group in groups
-        for piece in _cut(page, group, groups, score)
-    ]
+    return [candidates.digits[i] for i in choose(candidates.lattices, probabilities)]
 
 
 def reads_as_number(gray: Image.Image) -> bool:
@@ -311,9 +338,6 @@ def _groups(strokes: np.ndarray) -> tuple[list[_Group], float]:
     return groups, height
 
 
-#: Scores each candidate piece of a group as one digit (higher: likelier), given the
-#: digits' height and the strokes' width.
-PieceScore = Callable[[list["_Group"], float, float], np.ndarray]
 #: Groups narrower than this times their height are never cut: one digit, or "11".
 CUT_ASPECT = 0.8
 #: Nor are groups narrower than this times the median group's width, when there are
@@ -350,32 +374,36 @@ FREE_BIAS = -2.0
 GUIDED_BIAS = -3.2
 
 
-def _cut(
-    page: _Page, group: _Group, groups: list[_Group], score: PieceScore
-) -> list[_Group]:
-    """Cuts a group into digits where few strokes cross, if it is wide.
+def _lattice(
+    page: _Page, group: _Group, groups: list[_Group], first: int
+) -> tuple[list[_Group], Lattice]:
+    """The ways to cut a group into digits where few strokes cross, if it is wide.
 
-    Candidate cuts are ``_seams``. Of all the ways to cut the group at some of them,
-    the best is chosen by dynamic programming: the sum of its pieces' scores, less
-    ``CUT_WEIGHT`` for each stroke a cut crosses.
+    Candidate cuts are ``_seams``; a candidate piece lies between two of them, is no
+    wider than ``PIECE_ASPECT`` and no shorter than ``SHORTEST_DIGIT`` times the
+    group's height. The whole group is always the first candidate.
+
+    Returns:
+        The candidate pieces, and how they fit together.
     """
     height, width = group.mask.shape
     typical = np.median([other.cols.stop - other.cols.start for other in groups])
     if width <= CUT_ASPECT * height or (
         len(groups) > 1 and typical <= 1.3 * height and width < CUT_CONTEXT * typical
     ):
-        return [group]
+        whole = np.zeros(1)
+        return [group], Lattice(first, ((0, 1),), whole, whole, np.zeros(2))
     seams, crossed = _seams(page, group)
     count = len(seams)
     columns = np.arange(width)
     spans, pieces = [(0, count - 1)], [group]
-    for first in range(count - 1):
-        for last in range(first + 1, count):
-            if (first, last) == (0, count - 1):
+    for start in range(count - 1):
+        for last in range(start + 1, count):
+            if (start, last) == (0, count - 1):
                 continue
             mask = (
                 group.mask
-                & (columns > seams[first][:, None])
+                & (columns > seams[start][:, None])
                 & (columns <= seams[last][:, None])
             )
             cols = np.flatnonzero(mask.any(axis=0))
@@ -386,24 +414,52 @@ def _cut(
             rows = np.flatnonzero(mask.any(axis=1))
             if rows[-1] - rows[0] + 1 < SHORTEST_DIGIT * height:
                 continue
-            spans.append((first, last))
+            spans.append((start, last))
             pieces.append(_Group(group.rows, group.cols, mask))
-    scores = score(pieces, height, _stroke_width(group.mask))
+    stroke = _stroke_width(group.mask)
+    lattice = Lattice(
+        first,
+        tuple(spans),
+        _shape_score(pieces, height, stroke),
+        _extent(pieces, height)[1],
+        crossed,
+    )
+    return pieces, lattice
+
+
+def _best_cut(lattice: Lattice, scores: np.ndarray) -> list[int]:
+    """The run of pieces from the first seam to the last whose scores sum highest,
+    less ``CUT_WEIGHT`` per stroke each cut crosses: their indices, left to right."""
+    count = len(lattice.crossed)
     best = np.full(count, -np.inf)
     best[0] = 0.0
     came_from = {}
+    spans = lattice.spans
     for index in sorted(range(len(spans)), key=lambda index: spans[index][1]):
-        first, last = spans[index]
-        total = best[first] + scores[index]
+        start, last = spans[index]
+        total = best[start] + scores[index]
         if last < count - 1:
-            total -= CUT_WEIGHT * crossed[last]
+            total -= CUT_WEIGHT * lattice.crossed[last]
         if total > best[last]:
             best[last], came_from[last] = total, index
     chosen, last = [], count - 1
     while last:
-        chosen.append(pieces[came_from[last]])
+        chosen.append(came_from[last])
         last = spans[came_from[last]][0]
     return chosen[::-1]
+
+
+def _model_score(probabilities: np.ndarray, wide: np.ndarray) -> np.ndarray:
+    """What the model adds to pieces' scores: how surely it reads each (its two
+    likeliest classes' probabilities) and whether it reads a 1 (``MODEL_WEIGHTS``)."""
+    likeliest = np.sort(probabilities, axis=1)[:, ::-1]
+    reads_one = probabilities.argmax(axis=1) == 1
+    return (
+        (GUIDED_BIAS - FREE_BIAS)
+        + MODEL_WEIGHTS[0] * np.log(np.maximum(likeliest[:, 0], 1e-6))
+        + MODEL_WEIGHTS[1] * np.log(np.maximum(likeliest[:, 1], 1e-4))
+        + reads_one * (MODEL_WEIGHTS[2] + MODEL_WEIGHTS[3] * wide)
+    )
 
 
 def _extent(pieces: list[_Group], height: float) -> tuple[np.ndarray, np.ndarray]:

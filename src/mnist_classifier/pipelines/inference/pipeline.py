@@ -35,7 +35,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 preview_sheet_images,
-                ["predictions", "digit_images", "params:inference"],
+                ["predictions", "digit_images", "classifier", "params:inference"],
                 "prediction_previews",
                 name="preview_sheet_images",
             ),

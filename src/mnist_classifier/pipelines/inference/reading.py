@@ -3,7 +3,9 @@
 ``prepare`` is what every way in shares (the inference pipeline, the served model, the
 page): a file becomes the 28x28 views its digits make, MNIST-style, or a status that
 says why it cannot be read. An image holds one digit (``preprocessing.to_mnist``) or
-several side by side (``numbers.find_digits``), as ``inference.layout`` says.
+several side by side (``numbers.find_candidates``), as ``inference.layout`` says; a
+number's digits are then chosen among its candidates with the model's reading of them
+(``settle``), where the model runs.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .numbers import Layout, find_digits, layout_of
+from .numbers import Lattice, Layout, choose, find_candidates, layout_of
 from .preprocessing import (
     UnusableImageError,
     centre_in_frame,
@@ -33,7 +35,11 @@ Box = tuple[float, float, float, float]
 
 
 class PreparedImage(NamedTuple):
-    """One file, ready for the model: the 28x28 view of each digit, or why none."""
+    """One file, ready for the model: the 28x28 view of each digit, or why none.
+
+    A number, until ``settle`` chooses its digits, holds the views and boxes of all
+    its candidate digits and how they fit together (``lattices``).
+    """
 
     views: tuple[np.ndarray, ...]  # 28x28 uint8, light on black, left to right
     status: str  # "ok", or why the file cannot be classified (then no views)
@@ -41,11 +47,30 @@ class PreparedImage(NamedTuple):
     # Where each digit of a number is, as fractions of the image's width and height
     # (left, top, right, bottom); empty for an image read as one digit.
     boxes: tuple[Box, ...] = ()
+    lattices: tuple[Lattice, ...] = ()  # a number's, until its digits are chosen
 
     @property
     def view(self) -> np.ndarray | None:
         """What the model saw, side by side for a number; None if nothing."""
         return np.hstack(self.views) if self.views else None
+
+
+def settle(
+    item: PreparedImage, probabilities: np.ndarray
+) -> tuple[PreparedImage, np.ndarray]:
+    """A number's digits, chosen among its candidates with the model's reading of
+    each (``numbers.choose``): the file with only their views and boxes, and their
+    rows of ``probabilities`` (one row per view of ``item``). A single digit, or a
+    file with no views, is as it was."""
+    if not item.lattices:
+        return item, probabilities
+    keep = choose(item.lattices, probabilities)
+    digits = item._replace(
+        views=tuple(item.views[i] for i in keep),
+        boxes=tuple(item.boxes[i] for i in keep),
+        lattices=(),
+    )
+    return digits, probabilities[keep]
 
 
 class FileTimeoutError(BaseException):
@@ -156,14 +181,15 @@ def _prepare(
         if layout_of(gray, layout) == "digit":
             view = centre_in_frame(thicken_thin_strokes(*find_ink(gray)))
             return PreparedImage((view,), "ok", small)
-        digits = find_digits(gray)
-        if not digits:
+        candidates = find_candidates(gray)
+        if not candidates.digits:
             raise UnusableImageError("empty image")
     except UnusableImageError as error:
         return PreparedImage((), str(error), small)
     width, height = gray.size
     boxes = tuple(
         (left / width, top / height, right / width, bottom / height)
-        for left, top, right, bottom in (digit.box for digit in digits)
+        for left, top, right, bottom in (digit.box for digit in candidates.digits)
     )
-    return PreparedImage(tuple(d.view for d in digits), "ok", small, boxes)
+    views = tuple(digit.view for digit in candidates.digits)
+    return PreparedImage(views, "ok", small, boxes, candidates.lattices)
