@@ -87,7 +87,7 @@ def test_the_accurate_environment_ensembles_deeper_networks_trained_on_all_image
     # The recipe chosen on the validation split (scripts/select_recipe.py), the
     # validation split aside: the same batch, peak and epochs, whatever the default's.
     assert (accurate.fit.batch_size, accurate.optimizer.learning_rate) == (256, 0.006)
-    assert accurate.fit.epochs == 12
+    assert accurate.fit.epochs == 12 and accurate.architecture.dropout == 0.25
     assert accurate.optimizer.name == default.optimizer.name
 
 
