@@ -371,6 +371,16 @@ def test_a_model_for_other_images_is_refused(write_files, paper_digit, stub_clas
         read_folder(loaders(folder), stub_classifier, params(folder))
 
 
+def test_numbers_need_a_model_of_the_ten_digits(write_files, paper_digit, model_card):
+    letters = model_card.model_copy(update={"class_names": list("ABCDEF")})
+    folder = write_files({"digit.png": png_bytes(paper_digit)})
+    for layout in ("number", "auto"):
+        with pytest.raises(ValueError, match=f"layout={layout} reads numbers.*6 class"):
+            read_folder(
+                loaders(folder), StubClassifier(letters), params(folder, layout=layout)
+            )
+
+
 def test_the_log_says_how_many_were_classified_and_skipped_why(
     write_files, bad_files, paper_digit, stub_classifier, caplog
 ):

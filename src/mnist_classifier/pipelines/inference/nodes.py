@@ -22,6 +22,7 @@ from mnist_classifier.classifier import TrainedClassifier
 from mnist_classifier.params import InferenceParams
 
 from .journal import FolderPlan, folder_predictions, plan_reading
+from .numbers import DIGITS
 from .preprocessing import FRAME_SIZE
 from .progress import FolderProgress
 from .reading import PreparedImage, prepare, settle
@@ -65,7 +66,7 @@ def predict_digits(
     Raises:
         ValueError: If the folder holds only hidden files.
     """
-    _check_input_shape(classifier)
+    _check_model(classifier, inference)
     files = visible_files(digit_images, inference.input_dir)
     stamps = {name: _stamp(digit_image_stamps.get(name)) for name in files}
     earlier = list(classified_before.values())
@@ -153,12 +154,19 @@ def preview_sheet_images(
     return {name: item for name, (item, _) in zip(shown, read)}
 
 
-def _check_input_shape(classifier: TrainedClassifier) -> None:
-    shape = tuple(classifier.card.image_shape)
+def _check_model(classifier: TrainedClassifier, inference: InferenceParams) -> None:
+    card = classifier.card
+    shape = tuple(card.image_shape)
     if shape != (FRAME_SIZE, FRAME_SIZE):
         raise ValueError(
             f"The classifier reads {shape[0]}x{shape[1]} images, but inference makes "
             f"MNIST-style {FRAME_SIZE}x{FRAME_SIZE} digits."
+        )
+    if inference.layout != "digit" and len(card.class_names) != DIGITS:
+        raise ValueError(
+            f"inference.layout={inference.layout} reads numbers, which takes a model "
+            f"of the {DIGITS} digits, but the classifier of '{card.dataset}' has "
+            f"{len(card.class_names)} classes. Set inference.layout=digit."
         )
 
 

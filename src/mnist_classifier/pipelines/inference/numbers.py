@@ -94,9 +94,19 @@ class Lattice(NamedTuple):
 
     first: int  # its first candidate's index among the number's candidates
     spans: tuple[tuple[int, int], ...]  # each candidate's first and last seam
-    shape: np.ndarray  # each candidate's score as one digit by its shape alone
-    wide: np.ndarray  # each candidate's width, times the digits' height
+    # Each candidate's shape, a row of: how much shorter than 0.85 of the group's
+    # height it is, its width and width squared (times the height), its ink (stroke
+    # pixels over a stroke as long as the height).
+    shape: np.ndarray
     crossed: np.ndarray  # how many strokes each seam crosses
+
+
+class CutScores(NamedTuple):
+    """How the model's reading chooses the cuts: each piece scores ``weights`` times
+    its ``reading_features``, each cut costs ``cut`` per stroke it crosses."""
+
+    weights: tuple[float, ...]
+    cut: float
 
 
 class Candidates(NamedTuple):
@@ -131,25 +141,65 @@ def find_candidates(gray: Image.Image) -> Candidates:
 
 
 def choose(
-    lattices: tuple[Lattice, ...], probabilities: np.ndarray | None = None
+    lattices: tuple[Lattice, ...],
+    probabilities: np.ndarray | None = None,
+    guided: CutScores | None = None,
 ) -> list[int]:
     """Which candidates are the number's digits, left to right (their indices).
 
-    For each group, the way to cut it whose pieces score highest as digits, less
-    ``CUT_WEIGHT`` for each stroke a cut crosses (dynamic programming). With the
-    model's ``probabilities`` for every candidate, a piece scores by how surely the
-    model reads it as well as by its shape, so that a cut through the middle of a 0
-    loses to the cut between two digits; without them, by its shape alone, which cuts
-    cautiously, so that a wide single digit stays whole.
+    For each group, the way to cut it whose pieces score highest as digits, less a
+    weight for each stroke a cut crosses (dynamic programming). With the model's
+    ``probabilities`` for every candidate, a piece scores by what the model reads in
+    it and how surely, as well as by its shape (``GUIDED``, or ``guided``), so that a
+    cut through the middle of a 0 loses to the cut between two digits; without them,
+    by its shape alone (``SHAPE_WEIGHTS``), which cuts cautiously, so that a wide
+    single digit stays whole.
+
+    Raises:
+        ValueError: if the model does not read the 10 digits.
     """
+    guided = guided or GUIDED
     chosen = []
     for lattice in lattices:
-        scores = lattice.shape
+        scores, cut = FREE_BIAS + lattice.shape @ SHAPE_WEIGHTS, CUT_WEIGHT
         if probabilities is not None and len(lattice.spans) > 1:
             read = probabilities[lattice.first : lattice.first + len(lattice.spans)]
-            scores = scores + _model_score(read, lattice.wide)
-        chosen += [lattice.first + index for index in _best_cut(lattice, scores)]
+            scores = reading_features(lattice.shape, read) @ guided.weights
+            cut = guided.cut
+        chosen += [lattice.first + index for index in _best_cut(lattice, scores, cut)]
     return chosen
+
+
+def reading_features(shape: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
+    """What a piece's score is made of when the model helps choose, a row per piece.
+
+    Its shape (``Lattice.shape``, its width left to the next columns), the log of the
+    model's likeliest and second likeliest class's probability, then its width if the
+    model reads class k there, for each k, then whether it reads class k: how wide
+    each digit is (a 1 narrow, a 0 wide) and how readily a piece is taken for it.
+
+    Raises:
+        ValueError: if the model does not read the 10 digits.
+    """
+    if probabilities.shape[1] != DIGITS:
+        raise ValueError(
+            f"Numbers are read with a model of the {DIGITS} digits; this one has "
+            f"{probabilities.shape[1]} classes. Set inference.layout to digit."
+        )
+    likeliest = np.sort(probabilities, axis=1)[:, ::-1]
+    read = np.eye(DIGITS)[probabilities.argmax(axis=1)]
+    short, wide, wide2, ink = shape.T
+    return np.column_stack(
+        [
+            short,
+            wide2,
+            ink,
+            np.log(np.maximum(likeliest[:, 0], 1e-6)),
+            np.log(np.maximum(likeliest[:, 1], 1e-4)),
+            read * wide[:, None],
+            read,
+        ]
+    )
 
 
 def find_digits(
@@ -358,20 +408,28 @@ SEAM_SPACING = 0.1
 SHORTEST_DIGIT = 0.6
 #: Widest a digit is, times the group's height; wider pieces are not considered.
 PIECE_ASPECT = 1.3
-#: A piece's score as one digit is a logistic model's log-odds, fitted on numbers from
-#: ``realistic.write_number_folder`` (seeds 100 and 101, touching and not; checked on
-#: seed 102). Its shape: how much shorter than 0.85 of the group's height it is, its
-#: width and width squared (times the height), its ink (stroke pixels over a stroke
-#: as long as the height); each cut costs ``CUT_WEIGHT`` per stroke it crosses.
+#: Without the model, a piece's score as one digit is a logistic model's log-odds over
+#: its ``Lattice.shape``, fitted on numbers from ``realistic.write_number_folder``
+#: (seeds 100 and 101, touching and not; checked on seed 102); each cut costs
+#: ``CUT_WEIGHT`` per stroke it crosses. ``FREE_BIAS`` is set so that separate digits
+#: keep their accuracy: the lower, the fewer cuts.
 SHAPE_WEIGHTS = (-14.0, 4.9, -4.6, 0.9)
 CUT_WEIGHT = 6.6
-#: With the model: the log of its likeliest and second likeliest class's probability,
-#: whether it reads a 1, and that times its width.
-MODEL_WEIGHTS = (1.75, -0.97, -0.5, 0.2)
-#: A piece's score's constant, without and with the model: the lower, the fewer cuts.
-#: Without the model, set so that separate digits keep their accuracy.
 FREE_BIAS = -2.0
-GUIDED_BIAS = -3.2
+#: The classes a number's digits are.
+DIGITS = 10
+#: With the model: weights of ``reading_features`` (short, width squared, ink, log
+#: likeliest, log second likeliest, width if read as 0...9, read as 0...9) and of a
+#: cut's strokes, fitted by ``scripts/fit_number_cuts.py`` (seeds 100-102 touching,
+#: 100-101 apart) to read whole numbers right; checked on seed 5.
+GUIDED = CutScores(
+    weights=(
+        *(-12.67, -5.36, 0.90, 0.33, -0.65),
+        *(6.09, 3.94, 5.03, 5.15, 4.67, 4.74, 4.79, 4.88, 3.77, 4.68),
+        *(-3.68, -2.81, -4.20, -3.91, -2.58, -3.49, -3.03, -3.60, -2.27, -2.15),
+    ),
+    cut=1.18,
+)
 
 
 def _lattice(
@@ -391,8 +449,7 @@ def _lattice(
     if width <= CUT_ASPECT * height or (
         len(groups) > 1 and typical <= 1.3 * height and width < CUT_CONTEXT * typical
     ):
-        whole = np.zeros(1)
-        return [group], Lattice(first, ((0, 1),), whole, whole, np.zeros(2))
+        return [group], Lattice(first, ((0, 1),), np.zeros((1, 4)), np.zeros(2))
     seams, crossed = _seams(page, group)
     count = len(seams)
     columns = np.arange(width)
@@ -416,20 +473,15 @@ def _lattice(
                 continue
             spans.append((start, last))
             pieces.append(_Group(group.rows, group.cols, mask))
-    stroke = _stroke_width(group.mask)
     lattice = Lattice(
-        first,
-        tuple(spans),
-        _shape_score(pieces, height, stroke),
-        _extent(pieces, height)[1],
-        crossed,
+        first, tuple(spans), _shape(pieces, height, _stroke_width(group.mask)), crossed
     )
     return pieces, lattice
 
 
-def _best_cut(lattice: Lattice, scores: np.ndarray) -> list[int]:
+def _best_cut(lattice: Lattice, scores: np.ndarray, cut: float) -> list[int]:
     """The run of pieces from the first seam to the last whose scores sum highest,
-    less ``CUT_WEIGHT`` per stroke each cut crosses: their indices, left to right."""
+    less ``cut`` per stroke each cut crosses: their indices, left to right."""
     count = len(lattice.crossed)
     best = np.full(count, -np.inf)
     best[0] = 0.0
@@ -439,7 +491,7 @@ def _best_cut(lattice: Lattice, scores: np.ndarray) -> list[int]:
         start, last = spans[index]
         total = best[start] + scores[index]
         if last < count - 1:
-            total -= CUT_WEIGHT * lattice.crossed[last]
+            total -= cut * lattice.crossed[last]
         if total > best[last]:
             best[last], came_from[last] = total, index
     chosen, last = [], count - 1
@@ -447,19 +499,6 @@ def _best_cut(lattice: Lattice, scores: np.ndarray) -> list[int]:
         chosen.append(came_from[last])
         last = spans[came_from[last]][0]
     return chosen[::-1]
-
-
-def _model_score(probabilities: np.ndarray, wide: np.ndarray) -> np.ndarray:
-    """What the model adds to pieces' scores: how surely it reads each (its two
-    likeliest classes' probabilities) and whether it reads a 1 (``MODEL_WEIGHTS``)."""
-    likeliest = np.sort(probabilities, axis=1)[:, ::-1]
-    reads_one = probabilities.argmax(axis=1) == 1
-    return (
-        (GUIDED_BIAS - FREE_BIAS)
-        + MODEL_WEIGHTS[0] * np.log(np.maximum(likeliest[:, 0], 1e-6))
-        + MODEL_WEIGHTS[1] * np.log(np.maximum(likeliest[:, 1], 1e-4))
-        + reads_one * (MODEL_WEIGHTS[2] + MODEL_WEIGHTS[3] * wide)
-    )
 
 
 def _extent(pieces: list[_Group], height: float) -> tuple[np.ndarray, np.ndarray]:
@@ -472,22 +511,13 @@ def _extent(pieces: list[_Group], height: float) -> tuple[np.ndarray, np.ndarray
     return tall, wide
 
 
-def _shape_score(pieces: list[_Group], height: float, stroke: float) -> np.ndarray:
-    """How like one digit each piece's shape is, with no model (``SHAPE_WEIGHTS``).
-
-    A digit of a number is about as tall as the others, about 0.5 of its height wide
-    (a 1 less, a 0 more), and holds a few strokes' worth of ink along its height.
-    """
+def _shape(pieces: list[_Group], height: float, stroke: float) -> np.ndarray:
+    """Each piece's ``Lattice.shape``: a digit of a number is about as tall as the
+    others, about 0.5 of its height wide (a 1 less, a 0 more), and holds a few
+    strokes' worth of ink along its height."""
     tall, wide = _extent(pieces, height)
     ink = np.array([piece.mask.sum() for piece in pieces]) / (stroke * height)
-    short, width, width2, inked = SHAPE_WEIGHTS
-    return (
-        FREE_BIAS
-        + short * np.maximum(0.85 - tall, 0)
-        + width * wide
-        + width2 * wide**2
-        + inked * ink
-    )
+    return np.column_stack([np.maximum(0.85 - tall, 0), wide, wide**2, ink])
 
 
 def _seams(page: _Page, group: _Group) -> tuple[list[np.ndarray], np.ndarray]:
