@@ -20,8 +20,9 @@
    files again: the decoding work is the same), through the pipeline: files/s with
    start-up excluded, accuracy, and the peak resident memory of the run's processes.
 5. Whole numbers: 2 to 6 MNIST test digits side by side, apart and touching
-   (``realistic.write_number_folder``), read with ``inference.layout=number``: the share
-   of images whose number is read exactly, and how ``auto`` decides on them.
+   (``realistic.write_number_folder``, ``--numbers-seed``), read with
+   ``inference.layout=number``: the share of images whose number is read exactly, the
+   files/s, and how ``auto`` decides on them.
 
 The model, the test set, the shipped samples and each run's predictions are read
 through the project's Kedro catalog (``--env`` as for ``kedro run``): a run's
@@ -30,7 +31,8 @@ them to data/08_reporting/inference_benchmark.json. The runs' outputs are new ve
 of the catalog's ``predictions`` and ``predictions_sheet``.
 
     python scripts/bench_inference.py [--images 10000] [--camera-photos 200]
-        [--camera-copies 1] [--numbers 300] [--model-version <timestamp>]
+        [--camera-copies 1] [--numbers 300] [--numbers-seed 5]
+        [--model-version <timestamp>]
 """
 
 from __future__ import annotations
@@ -235,9 +237,14 @@ def camera_photos(
 
 
 def whole_numbers(
-    args: argparse.Namespace, catalog: DataCatalog, version: str, tmp: Path
+    args: argparse.Namespace,
+    catalog: DataCatalog,
+    version: str,
+    tmp: Path,
+    startup: float,
 ) -> dict:
-    """Numbers of 2-6 digits, apart and touching: exact reads, and auto's choice."""
+    """Numbers of 2-6 digits, apart and touching: exact reads and files/s (start-up
+    excluded) with ``layout=number``, and auto's choice."""
     digits = catalog.load("raw_test_images")
     labels = catalog.load("raw_test_labels")
     result = {}
@@ -245,16 +252,28 @@ def whole_numbers(
         kind = "touching" if touching else "apart"
         folder = tmp / f"numbers_{kind}"
         truth = write_number_folder(
-            digits, labels, folder, seed=5, touching=touching, count=args.numbers
+            digits,
+            labels,
+            folder,
+            seed=args.numbers_seed,
+            touching=touching,
+            count=args.numbers,
         )
-        read = {}
+        read, seconds = {}, {}
         for layout in ("number", "auto"):
-            predictions = kedro_run(
+            run = kedro_run(
                 args, catalog, folder, version, f"inference.layout={layout}"
-            ).predictions
-            read[layout] = dict(zip(predictions["image"], predictions["digits"]))
+            )
+            read[layout] = dict(
+                zip(run.predictions["image"], run.predictions["digits"])
+            )
+            seconds[layout] = run.seconds
         result[kind] = {
             "images": len(truth),
+            "seed": args.numbers_seed,
+            "files_per_second_number_layout": round(
+                len(truth) / (seconds["number"] - startup), 1
+            ),
             "exact_number_layout": float(
                 np.mean(
                     [read["number"].get(name) == text for name, text in truth.items()]
@@ -278,6 +297,9 @@ def main() -> None:
     )
     parser.add_argument(
         "--numbers", type=int, default=300, help="images of each kind (0: skip)"
+    )
+    parser.add_argument(
+        "--numbers-seed", type=int, default=5, help="their seed, default %(default)s"
     )
     parser.add_argument("--params", default="", help="more, e.g. inference.workers=1")
     parser.add_argument("--model-version", help="classifier version (default: latest)")
@@ -316,7 +338,9 @@ def main() -> None:
         throughput = (count - samples) / (seconds - startup)
         camera = camera_photos(args, catalog, version, Path(tmp), startup)
         numbers = (
-            whole_numbers(args, catalog, version, Path(tmp)) if args.numbers else {}
+            whole_numbers(args, catalog, version, Path(tmp), startup)
+            if args.numbers
+            else {}
         )
         result = {
             "images": count,

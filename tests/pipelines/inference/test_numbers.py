@@ -20,8 +20,10 @@ from mnist_classifier.pipelines.inference.preprocessing import (
 )
 from mnist_classifier.realistic import render_number
 
-# Indices into the shipped MNIST test sample: a 7, 2, 1, 0, 4, 9, 5 and another 0.
+# Indices into the shipped MNIST test sample: a 7, 2, 1, 0, 4, 9, 5, another 0 and an
+# upright 1.
 SEVEN, TWO, ONE, ZERO, FOUR, NINE, FIVE, OTHER_ZERO = 0, 1, 2, 3, 4, 7, 8, 10
+UPRIGHT_ONE = 14
 
 
 def written(
@@ -176,3 +178,26 @@ def test_the_model_chooses_where_touching_digits_are_cut(images):
     assert choose(candidates.lattices, sure_of(by_shape)) == by_shape
     assert choose(candidates.lattices, sure_of([0])) == [0]  # the whole, one digit
     assert choose(candidates.lattices, sure_of(list(other))) == list(other)
+
+
+def test_the_model_may_read_a_narrow_group_as_two_ones(images):
+    # Two upright 1s that overlap a little: one group, narrower than most single digits
+    # (about half as wide as tall), which is still cut into candidates.
+    image, _ = written([images[UPRIGHT_ONE]] * 2, gap=-4)
+    candidates = find_candidates(image)
+    (lattice,) = candidates.lattices
+    assert lattice.shape[0, 1] < 0.8 and len(lattice.spans) > 3
+    assert choose(candidates.lattices) == [0]  # by its shape alone: one digit
+    last = len(lattice.crossed) - 1
+    halves = next(
+        [left, right]
+        for left, (start, end) in enumerate(lattice.spans)
+        for right, (after, stop) in enumerate(lattice.spans)
+        if start == 0 and end == after and stop == last
+    )
+    probabilities = np.full((len(candidates.digits), 10), 0.02)
+    probabilities[:, 7], probabilities[:, 1] = 0.45, 0.39  # unsure: a 7 or a 1?
+    probabilities[halves] = 0.001
+    probabilities[halves, 1] = 0.991
+
+    assert choose(candidates.lattices, probabilities) == halves

@@ -388,8 +388,10 @@ def _groups(strokes: np.ndarray) -> tuple[list[_Group], float]:
     return groups, height
 
 
-#: Groups narrower than this times their height are never cut: one digit, or "11".
-CUT_ASPECT = 0.8
+#: Groups narrower than this times their height are never cut: one digit (a 1, or a
+#: narrow 7). Wider ones may be two touching digits ("11", "19"); whether they are is
+#: left to the model's reading of the pieces (``choose``).
+CUT_ASPECT = 0.45
 #: Nor are groups narrower than this times the median group's width, when there are
 #: others and the median is no wider than 1.3 times the group's height (single
 #: digits, then): in "3 0 7" the 0 is one digit, however wide.
@@ -420,15 +422,15 @@ FREE_BIAS = -2.0
 DIGITS = 10
 #: With the model: weights of ``reading_features`` (short, width squared, ink, log
 #: likeliest, log second likeliest, width if read as 0...9, read as 0...9) and of a
-#: cut's strokes, fitted by ``scripts/fit_number_cuts.py`` (seeds 100-102 touching,
-#: 100-101 apart) to read whole numbers right; checked on seed 5.
+#: cut's strokes, fitted by ``scripts/fit_number_cuts.py`` (seeds 100-105 touching,
+#: 100-103 apart) to read whole numbers right; checked on seed 5.
 GUIDED = CutScores(
     weights=(
-        *(-12.67, -5.36, 0.90, 0.33, -0.65),
-        *(6.09, 3.94, 5.03, 5.15, 4.67, 4.74, 4.79, 4.88, 3.77, 4.68),
-        *(-3.68, -2.81, -4.20, -3.91, -2.58, -3.49, -3.03, -3.60, -2.27, -2.15),
+        *(-11.55, -5.34, 0.90, 0.51, -0.66),
+        *(5.98, 3.76, 5.09, 5.22, 3.58, 5.25, 4.95, 4.44, 3.82, 4.74),
+        *(-3.54, -2.88, -4.25, -3.88, -1.71, -4.01, -3.23, -3.38, -2.30, -2.17),
     ),
-    cut=1.18,
+    cut=1.01,
 )
 
 
