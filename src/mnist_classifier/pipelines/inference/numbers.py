@@ -4,8 +4,8 @@ An image may hold several digits: a written number, a date, a form field. They a
 read as MNIST reads one digit each, left to right. The ink is found as for one digit
 (``preprocessing``: the paper's tone, polarity, the strokes); then ruled lines are
 taken out, the ink's connected components are grouped into digits (the strokes of one
-digit joined, specks left out) and groups wider than a digit may be cut along seams
-that cross few strokes, so that touching digits come apart. Each candidate digit
+digit joined, specks left out) and groups that may be touching digits (any but the
+narrowest) may be cut along seams that cross few strokes, so that they come apart. Each candidate digit
 becomes its own 28x28 view exactly as a single digit does (``thicken_thin_strokes``,
 ``centre_in_frame``).
 
@@ -437,7 +437,8 @@ GUIDED = CutScores(
 def _lattice(
     page: _Page, group: _Group, groups: list[_Group], first: int
 ) -> tuple[list[_Group], Lattice]:
-    """The ways to cut a group into digits where few strokes cross, if it is wide.
+    """The ways to cut a group into digits where few strokes cross, unless it is
+    clearly one digit (``CUT_ASPECT``, ``CUT_CONTEXT``).
 
     Candidate cuts are ``_seams``; a candidate piece lies between two of them, is no
     wider than ``PIECE_ASPECT`` and no shorter than ``SHORTEST_DIGIT`` times the
