@@ -42,6 +42,10 @@ import signal
 from fsspec.implementations.local import LocalFileSystem
 
 _seen = 0
+if os.environ.get("STOP_WITH") == "SIGINT":
+    # Ctrl-C in a terminal interrupts Python; a run started in the background by a
+    # shell without job control inherits SIGINT ignored, and would never stop.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _stopping(method):
