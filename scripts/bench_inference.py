@@ -259,20 +259,21 @@ def whole_numbers(
             touching=touching,
             count=args.numbers,
         )
-        read, seconds = {}, {}
-        for layout in ("number", "auto"):
-            run = kedro_run(
+        runs = {
+            layout: kedro_run(
                 args, catalog, folder, version, f"inference.layout={layout}"
             )
-            read[layout] = dict(
-                zip(run.predictions["image"], run.predictions["digits"])
-            )
-            seconds[layout] = run.seconds
+            for layout in ("number", "auto")
+        }
+        read = {
+            layout: dict(zip(run.predictions["image"], run.predictions["digits"]))
+            for layout, run in runs.items()
+        }
         result[kind] = {
             "images": len(truth),
             "seed": args.numbers_seed,
             "files_per_second_number_layout": round(
-                len(truth) / (seconds["number"] - startup), 1
+                len(truth) / (runs["number"].seconds - startup), 1
             ),
             "exact_number_layout": float(
                 np.mean(

@@ -8,6 +8,7 @@ from PIL import Image
 from scipy import ndimage
 
 from mnist_classifier.pipelines.inference.numbers import (
+    Lattice,
     choose,
     find_candidates,
     find_digits,
@@ -63,6 +64,18 @@ def written(
     for row, col in specks:
         alpha[row - 1 : row + 2, col - 1 : col + 2] = 1
     return Image.fromarray(np.uint8(np.round(215 - 170 * alpha))), starts
+
+
+def ways_in_two(lattice: Lattice) -> list[list[int]]:
+    """The ways to cut a lattice's group in two: a piece from its first seam, and
+    one from where that ends to its last seam (their candidates' indices)."""
+    last = len(lattice.crossed) - 1
+    return [
+        [left, right]
+        for left, (start, end) in enumerate(lattice.spans)
+        for right, (after, stop) in enumerate(lattice.spans)
+        if start == 0 and end == after and stop == last
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -158,15 +171,7 @@ def test_the_model_chooses_where_touching_digits_are_cut(images):
     by_shape = choose(candidates.lattices)  # no model: the two zeros, by their shapes
     assert len(by_shape) == 2 and len(lattice.spans) > 3  # the whole, and many cuts
     # Another way to cut it in two: a piece ending at another seam, and the rest.
-    other = next(
-        (left, right)
-        for left, (start, end) in enumerate(lattice.spans)
-        for right, (after, last) in enumerate(lattice.spans)
-        if start == 0
-        and end == after
-        and last == len(lattice.crossed) - 1
-        and [left, right] != by_shape
-    )
+    other = next(way for way in ways_in_two(lattice) if way != by_shape)
 
     def sure_of(which: list[int]) -> np.ndarray:
         probabilities = np.full((len(candidates.digits), 10), 0.02)
@@ -188,13 +193,7 @@ def test_the_model_may_read_a_narrow_group_as_two_ones(images):
     (lattice,) = candidates.lattices
     assert lattice.shape[0, 1] < 0.8 and len(lattice.spans) > 3
     assert choose(candidates.lattices) == [0]  # by its shape alone: one digit
-    last = len(lattice.crossed) - 1
-    halves = next(
-        [left, right]
-        for left, (start, end) in enumerate(lattice.spans)
-        for right, (after, stop) in enumerate(lattice.spans)
-        if start == 0 and end == after and stop == last
-    )
+    halves = ways_in_two(lattice)[0]
     probabilities = np.full((len(candidates.digits), 10), 0.02)
     probabilities[:, 7], probabilities[:, 1] = 0.45, 0.39  # unsure: a 7 or a 1?
     probabilities[halves] = 0.001

@@ -5,9 +5,9 @@ read as MNIST reads one digit each, left to right. The ink is found as for one d
 (``preprocessing``: the paper's tone, polarity, the strokes); then ruled lines are
 taken out, the ink's connected components are grouped into digits (the strokes of one
 digit joined, specks left out) and groups that may be touching digits (any but the
-narrowest) may be cut along seams that cross few strokes, so that they come apart. Each candidate digit
-becomes its own 28x28 view exactly as a single digit does (``thicken_thin_strokes``,
-``centre_in_frame``).
+narrowest) may be cut along seams that cross few strokes, so that they come apart.
+Each candidate digit becomes its own 28x28 view exactly as a single digit does
+(``thicken_thin_strokes``, ``centre_in_frame``).
 
 Reading a number takes two steps, so that the model need not be where files are read:
 ``find_candidates`` (no model: a worker process can do it) finds every candidate
