@@ -34,6 +34,7 @@ from mnist_classifier.pipelines.inference.nodes import (
 from mnist_classifier.pipelines.inference.numbers import choose
 from mnist_classifier.pipelines.inference.preprocessing import (
     UnusableImageError,
+    even_out_shadows,
     read_image,
     to_grayscale,
     to_mnist,
@@ -132,6 +133,18 @@ def test_hairline_strokes_are_widened_to_mnists():
     stroke = view > 128
     width = 2 * stroke.sum() / (stroke & ~ndimage.binary_erosion(stroke)).sum()
     assert width >= 1.8  # without widening it would be well under 1 px, and faint
+
+
+def test_strokes_thicker_than_the_shadow_search_are_not_lifted_as_a_shadow():
+    """A small digit enlarged (other writers' 8x8 digits) has strokes wider than the
+    closing that finds shadows; dividing by that "paper" hollowed them out."""
+    page = np.full((200, 200), 220, np.uint8)
+    rows, cols = np.ogrid[:200, :200]
+    distance = np.hypot((rows - 100) / 1.4, cols - 100)
+    page[np.abs(distance - 45) < 15] = 40  # a "0" with 30 px strokes
+    image = Image.fromarray(page)
+    assert even_out_shadows(image) is image
+    assert (to_mnist(image) > 200).sum() > 130  # solid strokes (hollowed: under 100)
 
 
 @pytest.mark.parametrize(

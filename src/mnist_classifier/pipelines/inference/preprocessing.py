@@ -187,9 +187,12 @@ def even_out_shadows(gray: Image.Image) -> Image.Image:
     as much as ink does, and would be taken for the digit. So the paper is also
     measured locally, as the tone around each pixel once strokes narrower than a
     tenth of the image are closed over (the brightest for dark ink), when more than
-    ``UNEVEN_SHARE`` of the page stands out from the plane; where the local paper
-    itself differs from the plane (over half that share), the image is divided by it.
-    Otherwise, the usual case for scans and cropped photos, it is returned as it is.
+    ``UNEVEN_SHARE`` of the page stands out from the plane. Where that local paper
+    differs from the plane out to the image's edge (a shadow falls across the page
+    from beyond it), the image is divided by it. Otherwise, the usual case for scans
+    and cropped photos, it is returned as it is: local paper that differs only inside
+    the page is the core of strokes thicker than the closing, which dividing would
+    hollow out.
     """
     pixels = np.asarray(gray, dtype=np.float32)
     if min(pixels.shape) < 3 * MIN_WINDOW:
@@ -205,8 +208,9 @@ def even_out_shadows(gray: Image.Image) -> Image.Image:
     dark = np.maximum(-off - floor, 0).sum() > np.maximum(off - floor, 0).sum()
     close_over = ndimage.grey_closing if dark else ndimage.grey_opening
     local = close_over(small, size=window)  # the paper, strokes of either ink gone
-    if np.mean(np.abs(local - plane) > floor) < UNEVEN_SHARE / 2:
-        return gray  # what stood out were strokes, which the closing closed over
+    differs = np.abs(local - plane) > floor
+    if not (differs[[0, -1]].any() or differs[:, [0, -1]].any()):
+        return gray  # strokes, closed over or too thick for it; not a shadow
     local = np.repeat(np.repeat(local, 2, axis=0), 2, axis=1)
     local = local[: pixels.shape[0], : pixels.shape[1]]
     even = pixels / np.maximum(local, 1) * float(np.median(local))
