@@ -277,13 +277,11 @@ def whole_numbers(
             ),
             "exact_number_layout": float(
                 np.mean(
-                    [read["number"].get(name) == text for name, text in truth.items()]
+                    [read["number"].get(name) == n.text for name, n in truth.items()]
                 )
             ),
             "exact_auto_layout": float(
-                np.mean(
-                    [read["auto"].get(name) == text for name, text in truth.items()]
-                )
+                np.mean([read["auto"].get(name) == n.text for name, n in truth.items()])
             ),
         }
     return result

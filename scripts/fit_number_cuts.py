@@ -45,10 +45,11 @@ TRAINING += [(seed, False, 100) for seed in range(100, 104)]
 HELD_OUT = [(5, True, 300), (5, False, 300)]
 #: Where the fit starts: the weights set by hand and by a logistic fit of each piece
 #: before (a piece's shape, the model's two likeliest probabilities, and whether it
-#: reads a 1, which here is a 1's own width and constant).
+#: reads a 1, which here is a 1's own width and constant), the piece verifier's
+#: log-odds not yet counted.
 START = CutScores(
     weights=(
-        *(-14.0, -4.6, 0.9, 1.75, -0.97),
+        *(-14.0, -4.6, 0.9, 1.75, -0.97, 0.0),
         *[4.9 + 0.2 * (digit == 1) for digit in range(DIGITS)],
         *[-3.2 - 0.5 * (digit == 1) for digit in range(DIGITS)],
     ),
@@ -79,12 +80,12 @@ def numbers(
         truth = write_number_folder(
             digits, labels, folder, seed=seed, touching=touching, count=count
         )
-        for name, text in truth.items():
+        for name, (text, _) in truth.items():
             load = (folder / name).read_bytes
             item = prepare(load, False, max_pixels=10**8, layout="number")
             probabilities = model.predict(np.stack(item.views))
             features = [
-                reading_features(lattice.shape, probabilities[_rows(lattice)])
+                reading_features(lattice, probabilities[_rows(lattice)])
                 for lattice in item.lattices
             ]
             found.append(Number(text, item.lattices, probabilities, features))

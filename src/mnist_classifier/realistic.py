@@ -15,6 +15,7 @@ The digit is never drawn smaller than its own resolution (a 28x28 MNIST field at
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 from PIL import Image, ImageFilter
@@ -317,9 +318,26 @@ NUMBER_HEIGHTS = (28, 120)
 NUMBER_LENGTHS = (2, 6)
 
 
+class WrittenNumber(NamedTuple):
+    """A number as ``write_number_folder`` wrote it: what it says and where its digits are."""
+
+    text: str  # its digits left to right, with no space ("07 12" reads "0712")
+    # Each digit's ink, left and right edge, as shares of the image's width: what a
+    # reader's cuts between touching digits can be checked against.
+    columns: tuple[tuple[float, float], ...]
+
+
 def render_number(
     digits: list[np.ndarray], rng: np.random.Generator, touching: bool = False
 ) -> Image.Image:
+    """Renders digits written side by side (a date, a form field) as a photo or scan:
+    ``draw_number``'s image."""
+    return draw_number(digits, rng, touching)[0]
+
+
+def draw_number(
+    digits: list[np.ndarray], rng: np.random.Generator, touching: bool = False
+) -> tuple[Image.Image, tuple[tuple[float, float], ...]]:
     """Renders digits written side by side (a date, a form field) as a photo or scan.
 
     Each digit is cropped to its ink and scaled to a common height, with a little
@@ -336,7 +354,8 @@ def render_number(
             hurried handwriting does; otherwise a clear gap separates them.
 
     Returns:
-        An RGB or grayscale (``L``) image, the digits 28-120 px tall.
+        An RGB or grayscale (``L``) image, the digits 28-120 px tall, and each digit's
+        ink's left and right edge as shares of its width (``WrittenNumber.columns``).
     """
     height = int(rng.integers(*NUMBER_HEIGHTS, endpoint=True))
     inks = [_cropped_ink(digit, height * rng.uniform(0.9, 1.1)) for digit in digits]
@@ -381,7 +400,14 @@ def render_number(
         _add_specks(alpha, height, rng)
     if rng.random() < 0.5:
         alpha = 1 - (1 - alpha) * (1 - _ruled_lines(alpha.shape, height, rng))
-    return _photograph(alpha, rng)
+    columns = tuple(
+        (
+            (margin_x + left) / alpha.shape[1],
+            (margin_x + left + ink.shape[1]) / alpha.shape[1],
+        )
+        for ink, left in zip(inks, lefts, strict=True)
+    )
+    return _photograph(alpha, rng), columns
 
 
 def _cropped_ink(digit: np.ndarray, height: float) -> np.ndarray:
@@ -536,7 +562,7 @@ def write_number_folder(
     seed: int = 0,
     touching: bool = False,
     count: int | None = None,
-) -> dict[str, str]:
+) -> dict[str, WrittenNumber]:
     """Writes numbers of 2-6 of the given digits as realistic images, half of them JPEG.
 
     The digits are taken in a seeded random order, each once, until they run out (or
@@ -547,13 +573,13 @@ def write_number_folder(
     write at, not a 0 written inside the bowl of a 5.
 
     Returns:
-        The number each file holds, its digits left to right with no space (a wider
-        gap between groups, "07 12", reads "0712"), keyed by its name in ``folder``.
+        The number each file holds and where its digits are, keyed by its name in
+        ``folder``.
     """
     rng = np.random.default_rng(seed)
     folder.mkdir(parents=True, exist_ok=True)
     order = rng.permutation(len(digits))
-    truth: dict[str, str] = {}
+    truth: dict[str, WrittenNumber] = {}
     while count is None or len(truth) < count:
         length = int(rng.integers(*NUMBER_LENGTHS, endpoint=True))
         if len(order) < length:
@@ -561,9 +587,10 @@ def write_number_folder(
                 break
             order = np.concatenate([order, rng.permutation(len(digits))])
         chosen, order = _next_number(digits, order, length, touching)
-        image = render_number([digits[i] for i in chosen], rng, touching)
+        image, columns = draw_number([digits[i] for i in chosen], rng, touching)
         name = _save_jpeg_or_png(image, folder, len(truth), rng)
-        truth[name] = "".join(str(int(labels[i])) for i in chosen)
+        text = "".join(str(int(labels[i])) for i in chosen)
+        truth[name] = WrittenNumber(text, columns)
     return truth
 
 

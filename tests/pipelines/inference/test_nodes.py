@@ -637,13 +637,22 @@ def test_the_model_chooses_a_number_s_digits_among_its_candidates(
     by_shape = choose(item.lattices)  # without the model, the two zeros
     assert len(by_shape) == 2
 
+    # With the piece verifier silent, the model's reading alone decides.
+    silent = [lattice._replace(whole=0 * lattice.whole) for lattice in item.lattices]
+    unverified = item._replace(lattices=tuple(silent))
     for sure, digits in ((by_shape, "00"), ([0], "0")):  # [0]: the whole group
-        ((read, probabilities),) = classify_prepared([item], SureOf(model_card, sure))
+        ((read, probabilities),) = classify_prepared(
+            [unverified], SureOf(model_card, sure)
+        )
         assert read.views == tuple(item.views[i] for i in sure)
         assert read.boxes == tuple(item.boxes[i] for i in sure) and not read.lattices
         assert (probabilities[:, 0] > 0.99).all()
         table = tabulate(["zeros.png"], [(read, probabilities)], model_card.class_names)
         assert table["digits"][0] == digits
+
+    # The verifier tells two touching zeros from one digit, however sure the model.
+    ((read, _),) = classify_prepared([item], SureOf(model_card, [0]))
+    assert read.views == tuple(item.views[i] for i in by_shape)
 
 
 def test_one_digit_is_read_the_same_whatever_the_layout_says(paper_digit):

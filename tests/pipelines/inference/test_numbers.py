@@ -9,6 +9,7 @@ from scipy import ndimage
 
 from mnist_classifier.pipelines.inference.numbers import (
     Lattice,
+    PieceVerifier,
     choose,
     find_candidates,
     find_digits,
@@ -19,7 +20,7 @@ from mnist_classifier.pipelines.inference.preprocessing import (
     UnusableImageError,
     to_grayscale,
 )
-from mnist_classifier.realistic import render_number
+from mnist_classifier.realistic import draw_number, render_number
 
 # Indices into the shipped MNIST test sample: a 7, 2, 1, 0, 4, 9, 5, another 0 and an
 # upright 1.
@@ -180,9 +181,13 @@ def test_the_model_chooses_where_touching_digits_are_cut(images):
         probabilities[which, 0] = 0.991
         return probabilities
 
-    assert choose(candidates.lattices, sure_of(by_shape)) == by_shape
-    assert choose(candidates.lattices, sure_of([0])) == [0]  # the whole, one digit
-    assert choose(candidates.lattices, sure_of(list(other))) == list(other)
+    # With the piece verifier silent, the model's reading alone decides.
+    silent = tuple(each._replace(whole=0 * each.whole) for each in candidates.lattices)
+    assert choose(silent, sure_of(by_shape)) == by_shape
+    assert choose(silent, sure_of([0])) == [0]  # the whole, one digit
+    assert choose(silent, sure_of(list(other))) == list(other)
+    # The verifier tells two touching zeros from one digit, however sure the model.
+    assert choose(candidates.lattices, sure_of([0])) in ways_in_two(lattice)
 
 
 def test_the_model_may_read_a_narrow_group_as_two_ones(images):
@@ -200,3 +205,51 @@ def test_the_model_may_read_a_narrow_group_as_two_ones(images):
     probabilities[halves, 1] = 0.991
 
     assert choose(candidates.lattices, probabilities) == halves
+
+
+def test_the_piece_verifier_tells_whole_digits_from_pieces(images):
+    # Twelve numbers of four touching digits, as the benchmark's are written (the
+    # verifier was fitted on training digits, these are test digits). A candidate is
+    # whole when its ink spans a drawn digit's columns, as the fit labels them.
+    whole, scores = [], []
+    for seed in range(12):
+        rng = np.random.default_rng(seed)
+        digits = [images[i] for i in rng.choice(len(images), 4, replace=False)]
+        image, columns = draw_number(digits, rng, touching=True)
+        gray = to_grayscale(image)
+        candidates = find_candidates(gray)
+        drawn = np.asarray(columns) * gray.width
+        cut = [lattice for lattice in candidates.lattices if len(lattice.spans) > 1]
+        for lattice in cut:
+            for index, score in enumerate(lattice.whole, start=lattice.first):
+                left, _, right, _ = candidates.digits[index].box
+                overlap = np.minimum(right, drawn[:, 1]) - np.maximum(left, drawn[:, 0])
+                union = np.maximum(right, drawn[:, 1]) - np.minimum(left, drawn[:, 0])
+                whole.append((overlap / union).max() >= 0.8)
+                scores.append(score)
+    whole, scores = np.asarray(whole), np.asarray(scores)
+    assert 0.1 < whole.mean() < 0.5  # cut into many pieces, some of them whole digits
+
+    # How often a whole digit outscores a piece: about half as often for a verifier of
+    # random weights.
+    assert (scores[whole][:, None] > scores[~whole][None, :]).mean() > 0.68
+    gray = to_grayscale(image)
+    assert all(not lat.whole.any() for lat in find_candidates(gray, False).lattices)
+
+
+def test_the_piece_verifier_keeps_its_weights_and_names_a_missing_file(tmp_path):
+    rng = np.random.default_rng(0)
+    verifier = PieceVerifier(
+        rng.normal(size=(784, 4)).astype(np.float32),
+        rng.normal(size=4).astype(np.float32),
+        rng.normal(size=4).astype(np.float32),
+        0.5,
+    )
+    views = rng.integers(0, 256, size=(3, 28, 28), dtype=np.uint8)
+    verifier.save(tmp_path / "verifier.npz")
+
+    loaded = PieceVerifier.load(tmp_path / "verifier.npz")
+
+    assert loaded.log_odds(views) == pytest.approx(verifier.log_odds(views))
+    with pytest.raises(FileNotFoundError, match="fit_piece_verifier.py"):
+        PieceVerifier.load(tmp_path / "missing.npz")

@@ -11,9 +11,11 @@ Each candidate digit becomes its own 28x28 view exactly as a single digit does
 
 Reading a number takes two steps, so that the model need not be where files are read:
 ``find_candidates`` (no model: a worker process can do it) finds every candidate
-digit; ``choose`` then picks the number's digits among them, letting the model's
-reading of each candidate choose where touching digits are cut (by their shapes alone
-it cuts only where they say so clearly, and reads touching digits far worse).
+digit and asks a small piece verifier (``PieceVerifier``, plain NumPy) whether each is
+one whole digit; ``choose`` then picks the number's digits among them, letting the
+model's reading of each candidate choose where touching digits are cut (by their
+shapes alone it cuts only where they say so clearly, and reads touching digits far
+worse), and the verifier keep it from reading two touching digits as one.
 ``find_digits`` does both at once. ``reads_as_number`` is the ``auto`` layout's rule;
 it says yes only when it is sure, so an image of one digit keeps going through
 ``to_mnist`` as before.
@@ -21,7 +23,9 @@ it says yes only when it is sure, so an image of one digit keeps going through
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
+from pathlib import Path
 from typing import Literal, NamedTuple
 
 import numpy as np
@@ -99,6 +103,9 @@ class Lattice(NamedTuple):
     # pixels over a stroke as long as the height).
     shape: np.ndarray
     crossed: np.ndarray  # how many strokes each seam crosses
+    # The piece verifier's log-odds that each candidate is one whole digit (``whole``);
+    # zero for a group never cut.
+    whole: np.ndarray
 
 
 class CutScores(NamedTuple):
@@ -116,15 +123,18 @@ class Candidates(NamedTuple):
     lattices: tuple[Lattice, ...]  # one per group of ink
 
 
-def find_candidates(gray: Image.Image) -> Candidates:
+def find_candidates(gray: Image.Image, verify: bool = True) -> Candidates:
     """Finds the groups of ink of a number and every way to cut the wide ones.
 
-    No model is needed: each candidate gets its 28x28 view, and ``choose`` then picks
-    the number's digits among them, with the model's reading of those views or by
-    their shapes alone.
+    No model is needed: each candidate gets its 28x28 view and the piece verifier's
+    log-odds that it is a whole digit (``Lattice.whole``), and ``choose`` then picks the
+    number's digits among them, with the model's reading of those views or by their
+    shapes alone.
 
     Args:
         gray: The image in 8-bit luminance, upright (``to_grayscale``'s output).
+        verify: Whether to run the piece verifier (off only to find the examples it
+            is fitted on: ``Lattice.whole`` is then zero).
 
     Raises:
         UnusableImageError: ``empty image`` when nothing stands out from the paper.
@@ -136,8 +146,66 @@ def find_candidates(gray: Image.Image) -> Candidates:
     for group in groups:
         pieces, lattice = _lattice(page, group, groups, first=len(digits))
         digits += [_digit(page, piece) for piece in pieces]
+        if verify and len(pieces) > 1:
+            views = np.stack([digit.view for digit in digits[lattice.first :]])
+            lattice = lattice._replace(whole=whole(views))
         lattices.append(lattice)
     return Candidates(tuple(digits), tuple(lattices))
+
+
+#: The piece verifier's weights: written by ``scripts/fit_piece_verifier.py``.
+VERIFIER_FILE = Path(__file__).with_name("piece_verifier.npz")
+
+
+class PieceVerifier(NamedTuple):
+    """A small network (one hidden layer) that tells a whole digit's 28x28 view from a
+    piece of a digit or two digits run together, which the classifier, having seen only
+    whole digits, reads as surely as any.
+
+    Fitted by ``scripts/fit_piece_verifier.py`` on the candidate digits of numbers of
+    MNIST *training* digits, each labelled by whether it is where a digit was drawn; it
+    reads no classifier's output, so it serves every model version.
+    """
+
+    hidden: np.ndarray  # (784, units)
+    hidden_bias: np.ndarray  # (units,)
+    output: np.ndarray  # (units,)
+    output_bias: float
+
+    def log_odds(self, views: np.ndarray) -> np.ndarray:
+        """The log-odds that each of (n, 28, 28) uint8 views is one whole digit."""
+        pixels = views.reshape(len(views), -1).astype(np.float32) / 255
+        hidden = np.maximum(pixels @ self.hidden + self.hidden_bias, 0)
+        return hidden @ self.output + self.output_bias
+
+    def save(self, path: Path) -> None:
+        """Writes the weights as ``load`` reads them."""
+        np.savez_compressed(path, **self._asdict())
+
+    @classmethod
+    def load(cls, path: Path) -> PieceVerifier:
+        """Reads weights ``save`` wrote.
+
+        Raises:
+            FileNotFoundError: naming the file and the script that writes it.
+        """
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"The piece verifier's weights {path} are missing: they ship with the "
+                "package; `python scripts/fit_piece_verifier.py` writes them again."
+            )
+        with np.load(path) as weights:
+            return cls(**{field: weights[field] for field in cls._fields})
+
+
+@functools.cache
+def _verifier() -> PieceVerifier:
+    return PieceVerifier.load(VERIFIER_FILE)
+
+
+def whole(views: np.ndarray) -> np.ndarray:
+    """The shipped piece verifier's log-odds that each view is one whole digit."""
+    return _verifier().log_odds(views)
 
 
 def choose(
@@ -164,17 +232,18 @@ def choose(
         scores, cut = FREE_BIAS + lattice.shape @ SHAPE_WEIGHTS, CUT_WEIGHT
         if probabilities is not None and len(lattice.spans) > 1:
             read = probabilities[lattice.first : lattice.first + len(lattice.spans)]
-            scores = reading_features(lattice.shape, read) @ guided.weights
+            scores = reading_features(lattice, read) @ guided.weights
             cut = guided.cut
         chosen += [lattice.first + index for index in _best_cut(lattice, scores, cut)]
     return chosen
 
 
-def reading_features(shape: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
+def reading_features(lattice: Lattice, probabilities: np.ndarray) -> np.ndarray:
     """What a piece's score is made of when the model helps choose, a row per piece.
 
     Its shape (``Lattice.shape``, its width left to the next columns), the log of the
-    model's likeliest and second likeliest class's probability, then its width if the
+    model's likeliest and second likeliest class's probability, the piece verifier's
+    log-odds that it is one whole digit (``Lattice.whole``), then its width if the
     model reads class k there, for each k, then whether it reads class k: how wide
     each digit is (a 1 narrow, a 0 wide) and how readily a piece is taken for it.
 
@@ -188,7 +257,7 @@ def reading_features(shape: np.ndarray, probabilities: np.ndarray) -> np.ndarray
         )
     likeliest = np.sort(probabilities, axis=1)[:, ::-1]
     read = np.eye(DIGITS)[probabilities.argmax(axis=1)]
-    short, wide, wide2, ink = shape.T
+    short, wide, wide2, ink = lattice.shape.T
     return np.column_stack(
         [
             short,
@@ -196,6 +265,7 @@ def reading_features(shape: np.ndarray, probabilities: np.ndarray) -> np.ndarray
             ink,
             np.log(np.maximum(likeliest[:, 0], 1e-6)),
             np.log(np.maximum(likeliest[:, 1], 1e-4)),
+            lattice.whole,
             read * wide[:, None],
             read,
         ]
@@ -421,16 +491,17 @@ FREE_BIAS = -2.0
 #: The classes a number's digits are.
 DIGITS = 10
 #: With the model: weights of ``reading_features`` (short, width squared, ink, log
-#: likeliest, log second likeliest, width if read as 0...9, read as 0...9) and of a
-#: cut's strokes, fitted by ``scripts/fit_number_cuts.py`` (seeds 100-105 touching,
-#: 100-103 apart) to read whole numbers right; checked on seed 5.
+#: likeliest, log second likeliest, the piece verifier's log-odds, width if read as
+#: 0...9, read as 0...9) and of a cut's strokes, fitted by
+#: ``scripts/fit_number_cuts.py`` (seeds 100-105 touching, 100-103 apart) to read
+#: whole numbers right; checked on seed 5.
 GUIDED = CutScores(
     weights=(
-        *(-11.55, -5.34, 0.90, 0.51, -0.66),
-        *(5.98, 3.76, 5.09, 5.22, 3.58, 5.25, 4.95, 4.44, 3.82, 4.74),
-        *(-3.54, -2.88, -4.25, -3.88, -1.71, -4.01, -3.23, -3.38, -2.30, -2.17),
+        *(-13.01, -5.60, 0.90, 0.81, -0.83, 0.53),
+        *(6.25, 2.95, 4.57, 4.90, 4.52, 5.02, 4.96, 4.05, 3.83, 5.16),
+        *(-3.90, -2.41, -4.25, -3.98, -2.22, -4.15, -3.34, -3.48, -2.26, -2.15),
     ),
-    cut=1.01,
+    cut=1.18,
 )
 
 
@@ -452,7 +523,9 @@ def _lattice(
     if width <= CUT_ASPECT * height or (
         len(groups) > 1 and typical <= 1.3 * height and width < CUT_CONTEXT * typical
     ):
-        return [group], Lattice(first, ((0, 1),), np.zeros((1, 4)), np.zeros(2))
+        return [group], Lattice(
+            first, ((0, 1),), np.zeros((1, 4)), np.zeros(2), np.zeros(1)
+        )
     seams, crossed = _seams(page, group)
     count = len(seams)
     columns = np.arange(width)
@@ -476,9 +549,8 @@ def _lattice(
                 continue
             spans.append((start, last))
             pieces.append(_Group(group.rows, group.cols, mask))
-    lattice = Lattice(
-        first, tuple(spans), _shape(pieces, height, _stroke_width(group.mask)), crossed
-    )
+    shape = _shape(pieces, height, _stroke_width(group.mask))
+    lattice = Lattice(first, tuple(spans), shape, crossed, np.zeros(len(pieces)))
     return pieces, lattice
 
 

@@ -1,0 +1,164 @@
+"""Fits the piece verifier (``numbers.PieceVerifier``) and writes its weights.
+
+When touching digits are cut apart, the classifier reads every candidate piece, and it
+reads a piece of a digit, or two digits run together, as surely as a whole digit: it
+has only ever seen whole ones. The verifier is a small network, one hidden layer over
+a candidate's 28x28 view, that says whether the view is one whole digit; its log-odds
+is one of the features by which ``numbers.choose`` picks where to cut.
+
+Its examples are the candidate digits of numbers written by
+``realistic.write_number_folder`` from MNIST *training* digits (the benchmark's numbers
+are of test digits), found as the inference pipeline finds them with ``layout=number``;
+a candidate is a whole digit when its ink spans, left to right, what a drawn digit's
+does (``MATCH``). Seeds 200-207 (touching) and 200-201 (apart) to fit, seed 208
+(touching) held out to report how well it tells them apart.
+
+    python scripts/fit_piece_verifier.py     # about five minutes on 2 cores
+
+Writes src/mnist_classifier/pipelines/inference/piece_verifier.npz; then refit the
+cut weights on it (``python scripts/fit_number_cuts.py``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import os
+import tempfile
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import keras
+import numpy as np
+from kedro.framework.session import KedroSession
+from kedro.framework.startup import bootstrap_project
+
+from mnist_classifier.pipelines.inference.numbers import (
+    VERIFIER_FILE,
+    PieceVerifier,
+    find_candidates,
+)
+from mnist_classifier.pipelines.inference.preprocessing import read_image, to_grayscale
+from mnist_classifier.realistic import WrittenNumber, write_number_folder
+
+ROOT = Path(__file__).resolve().parents[1]
+#: (seed, touching, images) of the numbers fitted on, and of those held out.
+TRAINING = [(seed, True, 150) for seed in range(200, 208)]
+TRAINING += [(seed, False, 100) for seed in range(200, 202)]
+HELD_OUT = [(208, True, 150)]
+#: A candidate is a whole digit when its ink's columns and a drawn digit's overlap by
+#: at least this share of the two together.
+MATCH = 0.8
+HIDDEN_UNITS = 64
+EPOCHS = 8
+
+
+def examples(
+    digits: np.ndarray,
+    labels: np.ndarray,
+    sets: list[tuple[int, bool, int]],
+    tmp: Path,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The candidate digits of groups that may be cut, and whether each is whole."""
+    views, whole = [], []
+    with ProcessPoolExecutor(os.cpu_count()) as pool:
+        for seed, touching, count in sets:
+            folder = tmp / f"{seed}_{touching}"
+            truth = write_number_folder(
+                digits, labels, folder, seed=seed, touching=touching, count=count
+            )
+            read = functools.partial(_candidates, folder)
+            for number, (found, boxes, lattices) in zip(
+                truth.values(), pool.map(read, truth, chunksize=8)
+            ):
+                for lattice in lattices:
+                    if len(lattice.spans) > 1:
+                        rows = slice(lattice.first, lattice.first + len(lattice.spans))
+                        views.append(found[rows])
+                        whole.append(is_whole(boxes[rows], number))
+    return np.concatenate(views), np.concatenate(whole)
+
+
+def _candidates(folder: Path, name: str) -> tuple[np.ndarray, np.ndarray, tuple]:
+    """A number's candidate digits as the pipeline finds them, but not verified: their
+    views, their boxes (as shares of the image's width and height) and lattices."""
+    gray = to_grayscale(read_image((folder / name).read_bytes, 10**8))
+    candidates = find_candidates(gray, verify=False)
+    scale = np.tile(gray.size, 2)
+    boxes = np.asarray([digit.box for digit in candidates.digits]) / scale
+    views = np.stack([digit.view for digit in candidates.digits])
+    return views, boxes, candidates.lattices
+
+
+def is_whole(boxes: np.ndarray, number: WrittenNumber) -> np.ndarray:
+    """Whether each candidate's box spans a drawn digit's columns (``MATCH``)."""
+    drawn = np.asarray(number.columns)
+    left = np.maximum(boxes[:, None, 0], drawn[None, :, 0])
+    right = np.minimum(boxes[:, None, 2], drawn[None, :, 1])
+    union = np.maximum(boxes[:, None, 2], drawn[None, :, 1]) - np.minimum(
+        boxes[:, None, 0], drawn[None, :, 0]
+    )
+    return (np.maximum(right - left, 0) / union).max(axis=1) >= MATCH
+
+
+def fit(views: np.ndarray, whole: np.ndarray) -> PieceVerifier:
+    """Trains the one-hidden-layer network, seeded, and takes out its weights."""
+    keras.utils.set_random_seed(0)
+    network = keras.Sequential(
+        [
+            keras.Input((28, 28), dtype="uint8"),
+            keras.layers.Rescaling(1 / 255),
+            keras.layers.Flatten(),
+            keras.layers.Dense(HIDDEN_UNITS, activation="relu"),
+            keras.layers.Dense(1),
+        ]
+    )
+    network.compile(
+        keras.optimizers.Adam(2e-3),
+        keras.losses.BinaryCrossentropy(from_logits=True),
+        metrics=[keras.metrics.AUC(from_logits=True, name="auc")],
+    )
+    network.fit(
+        views, whole.astype("float32"), batch_size=256, epochs=EPOCHS, verbose=2
+    )
+    (hidden, hidden_bias), (output, output_bias) = (
+        layer.get_weights() for layer in network.layers[-2:]
+    )
+    return PieceVerifier(hidden, hidden_bias, output[:, 0], float(output_bias[0]))
+
+
+def auc(log_odds: np.ndarray, whole: np.ndarray) -> float:
+    """How often a whole digit scores above a piece (area under the ROC curve)."""
+    ranks = np.argsort(np.argsort(log_odds)) + 1
+    positives = int(whole.sum())
+    negatives = len(whole) - positives
+    return float(
+        (ranks[whole].sum() - positives * (positives + 1) / 2) / (positives * negatives)
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=VERIFIER_FILE)
+    args = parser.parse_args()
+    bootstrap_project(ROOT)
+    with KedroSession.create(project_path=ROOT) as session:
+        catalog = session.load_context().catalog
+    digits = catalog.load("raw_train_images")
+    labels = catalog.load("raw_train_labels")
+    with tempfile.TemporaryDirectory(prefix="fit_piece_verifier_") as tmp:
+        views, whole = examples(digits, labels, TRAINING, Path(tmp))
+        held_views, held_whole = examples(digits, labels, HELD_OUT, Path(tmp))
+    print(f"{len(views)} candidates, {whole.mean():.1%} of them whole digits")
+    verifier = fit(views, whole)
+    held = verifier.log_odds(held_views)
+    print(
+        f"held out (seed {HELD_OUT[0][0]}): {len(held)} candidates, AUC "
+        f"{auc(held, held_whole):.3f}, {np.mean((held > 0) == held_whole):.1%} right"
+    )
+    verifier.save(args.out)
+    print(f"Wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
