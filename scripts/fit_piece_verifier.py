@@ -10,7 +10,7 @@ Its examples are the candidate digits of numbers written by
 ``realistic.write_number_folder`` from MNIST *training* digits (the benchmark's numbers
 are of test digits), found as the inference pipeline finds them with ``layout=number``;
 a candidate is a whole digit when its ink spans, left to right, what a drawn digit's
-does (``MATCH``). Seeds 200-207 (touching) and 200-201 (apart) to fit, seed 208
+does (``WrittenNumber.drawn_at``). Seeds 200-207 (touching) and 200-201 (apart) to fit, seed 208
 (touching) held out to report how well it tells them apart.
 
     python scripts/fit_piece_verifier.py     # about five minutes on 2 cores
@@ -39,16 +39,13 @@ from mnist_classifier.pipelines.inference.numbers import (
     find_candidates,
 )
 from mnist_classifier.pipelines.inference.preprocessing import read_image, to_grayscale
-from mnist_classifier.realistic import WrittenNumber, write_number_folder
+from mnist_classifier.realistic import write_number_folder
 
 ROOT = Path(__file__).resolve().parents[1]
 #: (seed, touching, images) of the numbers fitted on, and of those held out.
 TRAINING = [(seed, True, 150) for seed in range(200, 208)]
 TRAINING += [(seed, False, 100) for seed in range(200, 202)]
 HELD_OUT = [(208, True, 150)]
-#: A candidate is a whole digit when its ink's columns and a drawn digit's overlap by
-#: at least this share of the two together.
-MATCH = 0.8
 HIDDEN_UNITS = 64
 EPOCHS = 8
 
@@ -68,37 +65,26 @@ def examples(
                 digits, labels, folder, seed=seed, touching=touching, count=count
             )
             read = functools.partial(_candidates, folder)
-            for number, (found, boxes, lattices) in zip(
+            for number, (found, spans, lattices) in zip(
                 truth.values(), pool.map(read, truth, chunksize=8)
             ):
                 for lattice in lattices:
                     if len(lattice.spans) > 1:
                         rows = slice(lattice.first, lattice.first + len(lattice.spans))
                         views.append(found[rows])
-                        whole.append(is_whole(boxes[rows], number))
+                        whole.append(number.drawn_at(spans[rows]))
     return np.concatenate(views), np.concatenate(whole)
 
 
 def _candidates(folder: Path, name: str) -> tuple[np.ndarray, np.ndarray, tuple]:
     """A number's candidate digits as the pipeline finds them, but not verified: their
-    views, their boxes (as shares of the image's width and height) and lattices."""
+    views, their ink's left and right edges (as shares of the image's width) and
+    lattices."""
     gray = to_grayscale(read_image((folder / name).read_bytes, 10**8))
     candidates = find_candidates(gray, verify=False)
-    scale = np.tile(gray.size, 2)
-    boxes = np.asarray([digit.box for digit in candidates.digits]) / scale
+    boxes = np.asarray([digit.box for digit in candidates.digits])
     views = np.stack([digit.view for digit in candidates.digits])
-    return views, boxes, candidates.lattices
-
-
-def is_whole(boxes: np.ndarray, number: WrittenNumber) -> np.ndarray:
-    """Whether each candidate's box spans a drawn digit's columns (``MATCH``)."""
-    drawn = np.asarray(number.columns)
-    left = np.maximum(boxes[:, None, 0], drawn[None, :, 0])
-    right = np.minimum(boxes[:, None, 2], drawn[None, :, 1])
-    union = np.maximum(boxes[:, None, 2], drawn[None, :, 1]) - np.minimum(
-        boxes[:, None, 0], drawn[None, :, 0]
-    )
-    return (np.maximum(right - left, 0) / union).max(axis=1) >= MATCH
+    return views, boxes[:, [0, 2]] / gray.width, candidates.lattices
 
 
 def fit(views: np.ndarray, whole: np.ndarray) -> PieceVerifier:

@@ -326,6 +326,16 @@ class WrittenNumber(NamedTuple):
     # reader's cuts between touching digits can be checked against.
     columns: tuple[tuple[float, float], ...]
 
+    def drawn_at(self, spans: np.ndarray, match: float = 0.8) -> np.ndarray:
+        """Whether each of (n, 2) spans of ink (left and right, as shares of the
+        image's width) is where one digit was drawn: its columns and that digit's
+        overlap by at least ``match`` of the two together."""
+        drawn = np.asarray(self.columns)
+        left, right = spans[:, None, 0], spans[:, None, 1]
+        overlap = np.minimum(right, drawn[:, 1]) - np.maximum(left, drawn[:, 0])
+        union = np.maximum(right, drawn[:, 1]) - np.minimum(left, drawn[:, 0])
+        return (np.maximum(overlap, 0) / union).max(axis=1) >= match
+
 
 def render_number(
     digits: list[np.ndarray], rng: np.random.Generator, touching: bool = False

@@ -20,7 +20,7 @@ from mnist_classifier.pipelines.inference.preprocessing import (
     UnusableImageError,
     to_grayscale,
 )
-from mnist_classifier.realistic import draw_number, render_number
+from mnist_classifier.realistic import WrittenNumber, draw_number, render_number
 
 # Indices into the shipped MNIST test sample: a 7, 2, 1, 0, 4, 9, 5, another 0 and an
 # upright 1.
@@ -218,22 +218,21 @@ def test_the_piece_verifier_tells_whole_digits_from_pieces(images):
         image, columns = draw_number(digits, rng, touching=True)
         gray = to_grayscale(image)
         candidates = find_candidates(gray)
-        drawn = np.asarray(columns) * gray.width
+        number = WrittenNumber("", columns)
         cut = [lattice for lattice in candidates.lattices if len(lattice.spans) > 1]
         for lattice in cut:
-            for index, score in enumerate(lattice.whole, start=lattice.first):
-                left, _, right, _ = candidates.digits[index].box
-                overlap = np.minimum(right, drawn[:, 1]) - np.maximum(left, drawn[:, 0])
-                union = np.maximum(right, drawn[:, 1]) - np.minimum(left, drawn[:, 0])
-                whole.append((overlap / union).max() >= 0.8)
-                scores.append(score)
+            found = candidates.digits[
+                lattice.first : lattice.first + len(lattice.spans)
+            ]
+            spans = np.asarray([digit.box for digit in found])[:, [0, 2]] / gray.width
+            whole += list(number.drawn_at(spans))
+            scores += list(lattice.whole)
     whole, scores = np.asarray(whole), np.asarray(scores)
     assert 0.1 < whole.mean() < 0.5  # cut into many pieces, some of them whole digits
 
     # How often a whole digit outscores a piece: about half as often for a verifier of
     # random weights.
     assert (scores[whole][:, None] > scores[~whole][None, :]).mean() > 0.68
-    gray = to_grayscale(image)
     assert all(not lat.whole.any() for lat in find_candidates(gray, False).lattices)
 
 
