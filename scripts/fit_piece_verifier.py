@@ -46,8 +46,9 @@ ROOT = Path(__file__).resolve().parents[1]
 TRAINING = [(seed, True, 150) for seed in range(200, 208)]
 TRAINING += [(seed, False, 100) for seed in range(200, 202)]
 HELD_OUT = [(208, True, 150)]
+FILTERS = (8, 16)
 HIDDEN_UNITS = 64
-EPOCHS = 8
+EPOCHS = 4
 
 
 def examples(
@@ -88,12 +89,23 @@ def _candidates(folder: Path, name: str) -> tuple[np.ndarray, np.ndarray, tuple]
 
 
 def fit(views: np.ndarray, whole: np.ndarray) -> PieceVerifier:
-    """Trains the one-hidden-layer network, seeded, and takes out its weights."""
+    """Trains the network ``PieceVerifier`` computes, seeded, and takes out its
+    weights."""
     keras.utils.set_random_seed(0)
+    conv = [
+        layer
+        for filters in FILTERS
+        for layer in (
+            keras.layers.Conv2D(filters, 3, activation="relu"),
+            keras.layers.MaxPooling2D(),
+        )
+    ]
     network = keras.Sequential(
         [
             keras.Input((28, 28), dtype="uint8"),
             keras.layers.Rescaling(1 / 255),
+            keras.layers.Reshape((28, 28, 1)),
+            *conv,
             keras.layers.Flatten(),
             keras.layers.Dense(HIDDEN_UNITS, activation="relu"),
             keras.layers.Dense(1),
@@ -107,10 +119,14 @@ def fit(views: np.ndarray, whole: np.ndarray) -> PieceVerifier:
     network.fit(
         views, whole.astype("float32"), batch_size=256, epochs=EPOCHS, verbose=2
     )
-    (hidden, hidden_bias), (output, output_bias) = (
-        layer.get_weights() for layer in network.layers[-2:]
-    )
-    return PieceVerifier(hidden, hidden_bias, output[:, 0], float(output_bias[0]))
+    weights = [
+        array
+        for layer in network.layers
+        if isinstance(layer, keras.layers.Conv2D | keras.layers.Dense)
+        for array in layer.get_weights()
+    ]
+    *layers, output, output_bias = weights
+    return PieceVerifier(*layers, output[:, 0], float(output_bias[0]))
 
 
 def auc(log_odds: np.ndarray, whole: np.ndarray) -> float:
