@@ -46,6 +46,8 @@ ROOT = Path(__file__).resolve().parents[1]
 TRAINING = [(seed, True, 150) for seed in range(200, 208)]
 TRAINING += [(seed, False, 100) for seed in range(200, 202)]
 HELD_OUT = [(208, True, 150)]
+#: The filters of the two convolutions (``PieceVerifier`` computes two), the hidden
+#: units and the epochs.
 FILTERS = (8, 16)
 HIDDEN_UNITS = 64
 EPOCHS = 4
