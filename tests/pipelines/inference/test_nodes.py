@@ -611,6 +611,38 @@ def test_a_number_is_read_digit_by_digit_left_to_right(
     assert previews["number.png"].view.shape == (28, 4 * 28)
 
 
+def test_numbers_are_read_on_worker_processes_from_the_second(
+    write_files, sample_test, stub_classifier, monkeypatch
+):
+    started = []
+    real_pool = nodes._worker_pool
+    monkeypatch.setattr(
+        nodes, "_worker_pool", lambda workers: started.append(workers) or real_pool(2)
+    )
+    images, _ = sample_test
+    rng = np.random.default_rng(0)
+    numbers = [render_number(list(images[i : i + 2]), rng) for i in range(0, 6, 2)]
+    folder = write_files({f"{i}.png": png_bytes(n) for i, n in enumerate(numbers)})
+    on_workers = params(folder, layout="number", workers=2)
+    here = params(folder, layout="number", workers=1)
+
+    predictions = read_folder(loaders(folder), stub_classifier, on_workers)
+    previews = preview_sheet_images(
+        predictions, loaders(folder), stub_classifier, on_workers
+    )
+
+    assert started == [2, 2]  # the run, then the contact sheet
+    expected = read_folder(loaders(folder), stub_classifier, here)
+    pd.testing.assert_frame_equal(predictions, expected)
+    assert list(predictions["digits"]) == ["77", "77", "77"]  # the stub says 7
+    in_process = preview_sheet_images(expected, loaders(folder), stub_classifier, here)
+    assert started == [2, 2]
+    assert {name: item.boxes for name, item in previews.items()} == {
+        name: item.boxes for name, item in in_process.items()
+    }
+    assert all(item.thumbnail is not None for item in previews.values())
+
+
 class SureOf(StubClassifier):
     """Reads the views at ``rows`` of each call as sure 0s, the others as unsure."""
 

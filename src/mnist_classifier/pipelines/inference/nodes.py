@@ -14,6 +14,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import pandas as pd
+import threadpoolctl
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
@@ -143,14 +144,19 @@ def preview_sheet_images(
 ) -> dict[str, PreparedImage]:
     """Reads the sheet's files again (the first ``sheet_images``), with thumbnails.
 
-    The journal keeps answers, not pictures; a few dozen files take a second or two.
-    The model reads them again too: a number's candidate digits are only narrowed
-    down to its digits (their views and boxes) by the model's reading of them.
+    The journal keeps answers, not pictures. The model reads them again too: a
+    number's candidate digits are only narrowed down to its digits (their views and
+    boxes) by the model's reading of them. Single digits take a few milliseconds each
+    and are read here; numbers (``layout=number``), up to a few tenths of a second
+    each when digits touch, on worker processes as in the run.
     """
     first = predictions["image"][: inference.sheet_images]
     shown = [name for name in first if name in digit_images]
     work = _preparer(inference, with_thumbnail=True)
-    read = classify_prepared([work(digit_images[name]) for name in shown], classifier)
+    loaders = [digit_images[name] for name in shown]
+    workers = inference.worker_count() if inference.layout == "number" else 1
+    with _prepared(work, loaders, workers, numbers=True) as results:
+        read = classify_prepared(list(results), classifier)
     return {name: item for name, (item, _) in zip(shown, read)}
 
 
@@ -236,21 +242,17 @@ def _prepare_in_batches(
 ) -> Iterator[tuple[list[str], list[PreparedImage]]]:
     """Yields the files batch by batch with their prepared images, in order.
 
-    With ``workers`` > 1 and more than ``CHUNK`` files, worker processes read and
-    preprocess the files from the first one on, ``CHUNK`` at a time, while this
-    process classifies what they have prepared. They are started by a fork server
+    With ``workers`` > 1 and more than a few files (``_prepared``), worker processes
+    read and preprocess the files from the first one on, while this process
+    classifies what they have prepared. They are started by a fork server
     that has imported the preprocessing once: clean processes, quick to start, which
     never inherit TensorFlow's threads (forking a process that runs threads can
     deadlock the child) nor its memory.
     """
     work = _preparer(inference, with_thumbnail=False)
     loaders = [digit_images[name] for name in files]
-    workers = min(inference.worker_count(), -(-len(files) // CHUNK))
-    with _worker_pool(workers) if workers > 1 else contextlib.nullcontext() as pool:
-        if pool:
-            results = pool.map(work, loaders, chunksize=CHUNK)
-        else:
-            results = map(work, loaders)
+    numbers = inference.layout == "number"
+    with _prepared(work, loaders, inference.worker_count(), numbers=numbers) as results:
         for start in range(0, len(files), inference.batch_size):
             names = files[start : start + inference.batch_size]
             yield names, list(itertools.islice(results, len(names)))
@@ -270,6 +272,29 @@ def _preparer(
 
 
 @contextlib.contextmanager
+def _prepared(
+    work: Callable[[Loader], PreparedImage],
+    loaders: list[Loader],
+    workers: int,
+    *,
+    numbers: bool,
+) -> Iterator[Iterator[PreparedImage]]:
+    """``work`` on each file, in order, on up to ``workers`` worker processes.
+
+    Single digits take a few milliseconds each: up to ``CHUNK`` of them are read here,
+    which is quicker than starting workers, and workers are handed ``CHUNK`` at a time.
+    Numbers take up to a few tenths of a second each when digits touch: from two on
+    they go to workers, in chunks small enough that the workers finish together.
+    """
+    if len(loaders) <= (1 if numbers else CHUNK):
+        workers = 1
+    workers = min(workers, len(loaders))
+    chunk = max(1, min(CHUNK, len(loaders) // (8 * workers))) if numbers else CHUNK
+    with _worker_pool(workers) if workers > 1 else contextlib.nullcontext() as pool:
+        yield pool.map(work, loaders, chunksize=chunk) if pool else map(work, loaders)
+
+
+@contextlib.contextmanager
 def _worker_pool(workers: int) -> Iterator[ProcessPoolExecutor]:
     """Worker processes forked from a server that has the preprocessing imported.
 
@@ -278,7 +303,15 @@ def _worker_pool(workers: int) -> Iterator[ProcessPoolExecutor]:
     """
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload([prepare.__module__])
-    pool = ProcessPoolExecutor(workers, mp_context=context)
+    # One NumPy thread a worker: the workers are the parallelism. With a BLAS thread
+    # per core each (the piece verifier's matrix products), two would share the
+    # cores four ways.
+    pool = ProcessPoolExecutor(
+        workers,
+        mp_context=context,
+        initializer=threadpoolctl.threadpool_limits,
+        initargs=(1,),
+    )
     try:
         yield pool
     finally:
