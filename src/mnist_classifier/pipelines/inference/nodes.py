@@ -154,8 +154,9 @@ def preview_sheet_images(
     shown = [name for name in first if name in digit_images]
     work = _preparer(inference, with_thumbnail=True)
     loaders = [digit_images[name] for name in shown]
-    workers = inference.worker_count() if inference.layout == "number" else 1
-    with _prepared(work, loaders, workers, numbers=True) as results:
+    numbers = inference.layout == "number"
+    workers = inference.worker_count() if numbers else 1
+    with _prepared(work, loaders, workers, numbers=numbers) as results:
         read = classify_prepared(list(results), classifier)
     return {name: item for name, (item, _) in zip(shown, read)}
 
