@@ -486,14 +486,20 @@ def test_a_fifo_or_a_device_in_the_folder_gets_a_status_and_nothing_hangs(
     assert (status.drop(["pipe.png", "zero.png", "gone.png"]) == "ok").all()
 
 
-def test_worker_processes_start_with_the_first_file(
-    write_files, paper_digit, stub_classifier, monkeypatch
-):
-    started = []
+@pytest.fixture
+def started(monkeypatch) -> list[int]:
+    """The worker counts of the pools the nodes start (each started, of 2 workers)."""
+    counts = []
     real_pool = nodes._worker_pool
     monkeypatch.setattr(
-        nodes, "_worker_pool", lambda workers: started.append(workers) or real_pool(2)
+        nodes, "_worker_pool", lambda workers: counts.append(workers) or real_pool(2)
     )
+    return counts
+
+
+def test_worker_processes_start_with_the_first_file(
+    write_files, paper_digit, stub_classifier, started
+):
     count = nodes.CHUNK + 1  # a single batch: still read in worker processes
     folder = write_files({f"{i:02d}.png": png_bytes(paper_digit) for i in range(count)})
     predictions = read_folder(
@@ -612,13 +618,8 @@ def test_a_number_is_read_digit_by_digit_left_to_right(
 
 
 def test_numbers_are_read_on_worker_processes_from_the_second(
-    write_files, sample_test, stub_classifier, monkeypatch
+    write_files, sample_test, stub_classifier, started
 ):
-    started = []
-    real_pool = nodes._worker_pool
-    monkeypatch.setattr(
-        nodes, "_worker_pool", lambda workers: started.append(workers) or real_pool(2)
-    )
     images, _ = sample_test
     rng = np.random.default_rng(0)
     numbers = [render_number(list(images[i : i + 2]), rng) for i in range(0, 6, 2)]
