@@ -280,17 +280,16 @@ def _prepared(
     *,
     numbers: bool,
 ) -> Iterator[Iterator[PreparedImage]]:
-    """``work`` on each file, in order, on up to ``workers`` worker processes.
+    """``work`` on each file, in order, on up to ``workers`` worker processes, a
+    chunk of files at a time: here if there is only one chunk.
 
-    Single digits take a few milliseconds each: up to ``CHUNK`` of them are read here,
-    which is quicker than starting workers, and workers are handed ``CHUNK`` at a time.
-    Numbers take up to a few tenths of a second each when digits touch: from two on
-    they go to workers, in chunks small enough that the workers finish together.
+    Single digits take a few milliseconds each: they go ``CHUNK`` at a time, so up to
+    ``CHUNK`` of them are read here, which is quicker than starting workers. Numbers
+    take up to a few tenths of a second each when digits touch: they go to workers
+    from two on, in chunks small enough that the workers finish together.
     """
-    if len(loaders) <= (1 if numbers else CHUNK):
-        workers = 1
-    workers = min(workers, len(loaders))
     chunk = max(1, min(CHUNK, len(loaders) // (8 * workers))) if numbers else CHUNK
+    workers = min(workers, -(-len(loaders) // chunk))
     with _worker_pool(workers) if workers > 1 else contextlib.nullcontext() as pool:
         yield pool.map(work, loaders, chunksize=chunk) if pool else map(work, loaders)
 
