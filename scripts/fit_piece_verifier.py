@@ -122,14 +122,7 @@ def fit(views: np.ndarray, whole: np.ndarray) -> PieceVerifier:
     network.fit(
         views, whole.astype("float32"), batch_size=256, epochs=EPOCHS, verbose=2
     )
-    weights = [
-        array
-        for layer in network.layers
-        if isinstance(layer, keras.layers.Conv2D | keras.layers.Dense)
-        for array in layer.get_weights()
-    ]
-    *layers, output, output_bias = weights
-    return PieceVerifier(*layers, output[:, 0], float(output_bias[0]))
+    return PieceVerifier.of_keras(network.get_weights())
 
 
 def main() -> None:

@@ -275,8 +275,7 @@ def test_the_piece_verifier_computes_what_keras_trained():
     for array in weights[1::2]:  # biases start at zero: make them count
         array[:] = np.random.default_rng(1).normal(size=array.shape) * 0.1
     network.set_weights(weights)
-    *layers, output, output_bias = weights
-    verifier = PieceVerifier(*layers, output[:, 0], float(output_bias[0]))
+    verifier = PieceVerifier.of_keras(network.get_weights())
     views = np.random.default_rng(2).integers(0, 256, (5, 28, 28), dtype=np.uint8)
 
     expected = network.predict_on_batch(views[..., None] / 255)[:, 0]

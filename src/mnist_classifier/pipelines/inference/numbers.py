@@ -188,6 +188,14 @@ class PieceVerifier(NamedTuple):
         hidden = np.maximum(flat @ self.hidden + self.hidden_bias, 0)
         return hidden @ self.output + self.output_bias
 
+    @classmethod
+    def of_keras(cls, weights: list[np.ndarray]) -> PieceVerifier:
+        """The verifier of a Keras network's ``get_weights()``: its two ``Conv2D``, its
+        hidden and its output ``Dense`` layers' kernels and biases, in that order, as
+        ``scripts/fit_piece_verifier.py`` builds and trains it."""
+        *layers, output, output_bias = weights
+        return cls(*layers, output[:, 0], float(output_bias[0]))
+
     def save(self, path: Path) -> None:
         """Writes the weights as ``load`` reads them."""
         np.savez_compressed(path, **self._asdict())
