@@ -16,7 +16,6 @@ processes that only take a loader and hand back a prepared digit, chunks of
 from __future__ import annotations
 
 import argparse
-import functools
 import multiprocessing
 import tempfile
 import time
@@ -32,7 +31,11 @@ from kedro_datasets.partitions import PartitionedDataset
 from mnist_classifier.datasets import ImageFileDataset
 from mnist_classifier.params import InferenceParams
 from mnist_classifier.pipelines.inference import preprocessing
-from mnist_classifier.pipelines.inference.nodes import CHUNK, classify_batch
+from mnist_classifier.pipelines.inference.nodes import (
+    CHUNK,
+    classify_batch,
+    preparer,
+)
 from mnist_classifier.pipelines.inference.reading import PreparedImage, prepare
 from mnist_classifier.realistic import write_realistic_folder
 
@@ -80,19 +83,13 @@ def main() -> None:
     labels = catalog.load("raw_test_labels")[: args.images]
     with tempfile.TemporaryDirectory(prefix="profile_small_images_") as tmp:
         write_realistic_folder(digits, labels, Path(tmp), seed=1)
-        inference = InferenceParams(input_dir=tmp)
+        inference = InferenceParams(input_dir=tmp, layout="digit")
         files = PartitionedDataset(path=tmp, dataset=ImageFileDataset).load()
         names = sorted(files)
         loaders = [files[name] for name in names]
         costs = step_costs(loaders)
         start = time.perf_counter()
-        work = functools.partial(
-            prepare,
-            with_thumbnail=False,
-            max_pixels=inference.max_pixels,
-            layout="digit",
-            seconds=inference.time_limit,
-        )
+        work = preparer(inference, with_thumbnail=False)
         prepared = [work(load) for load in loaders]
         costs["all of prepare"] = time.perf_counter() - start
         batch = inference.batch_size

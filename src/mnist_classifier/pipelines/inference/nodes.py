@@ -152,7 +152,7 @@ def preview_sheet_images(
     """
     first = predictions["image"][: inference.sheet_images]
     shown = [name for name in first if name in digit_images]
-    work = _preparer(inference, with_thumbnail=True)
+    work = preparer(inference, with_thumbnail=True)
     loaders = [digit_images[name] for name in shown]
     numbers = inference.layout == "number"
     workers = inference.worker_count() if numbers else 1
@@ -213,9 +213,7 @@ def _classifying(
         return
     from . import cluster  # noqa: PLC0415 - Dask loads only for a run that uses it
 
-    read = functools.partial(
-        read_batch, work=_preparer(inference, with_thumbnail=False)
-    )
+    read = functools.partial(read_batch, work=preparer(inference, with_thumbnail=False))
     with cluster.connect(inference.cluster) as client:
         yield cluster.classify_on_cluster(
             client,
@@ -250,7 +248,7 @@ def _prepare_in_batches(
     never inherit TensorFlow's threads (forking a process that runs threads can
     deadlock the child) nor its memory.
     """
-    work = _preparer(inference, with_thumbnail=False)
+    work = preparer(inference, with_thumbnail=False)
     loaders = [digit_images[name] for name in files]
     numbers = inference.layout == "number"
     with _prepared(work, loaders, inference.worker_count(), numbers=numbers) as results:
@@ -259,7 +257,7 @@ def _prepare_in_batches(
             yield names, list(itertools.islice(results, len(names)))
 
 
-def _preparer(
+def preparer(
     inference: InferenceParams, *, with_thumbnail: bool
 ) -> Callable[[Loader], PreparedImage]:
     """``prepare`` with the run's limits and layout (picklable, for the workers)."""
