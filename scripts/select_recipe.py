@@ -94,7 +94,8 @@ def ensemble(
 # Stated in full (batch, epochs, peak, dropout), so that they mean the same whatever
 # the default is now. Chosen on 2026-12-02: batch_256, then dropout_010, the default
 # since; dropout_000, dense_256, translation_010 and epochs_7, tried on 2026-12-03, and
-# warmup_010 and label_smoothing_005, tried on 2026-12-04, were not kept.
+# warmup_010, label_smoothing_005, weight_decay_005 and weight_decay_020, tried on
+# 2026-12-04, were not kept.
 FOR_DEFAULT = {
     "previous_default": Candidate(
         recipe(128, 10, 0.003), "the default until 2026-12-02: batch 128, 10 epochs"
@@ -151,6 +152,17 @@ FOR_DEFAULT = {
         recipe(256, 6, 0.006, dropout=0.1) | {"label_smoothing": 0.05},
         "batch 256, 6 epochs, peak 0.006, dropout 0.1, label smoothing 0.05 instead "
         "of 0.1",
+    ),
+    "weight_decay_005": Candidate(
+        recipe(256, 6, 0.006, dropout=0.1)
+        | {"optimizer": {"learning_rate": 0.006, "weight_decay": 0.05}},
+        "batch 256, 6 epochs, peak 0.006, dropout 0.1, decoupled weight decay 0.05 "
+        "(each step shrinks the weights by learning rate x 0.05)",
+    ),
+    "weight_decay_020": Candidate(
+        recipe(256, 6, 0.006, dropout=0.1)
+        | {"optimizer": {"learning_rate": 0.006, "weight_decay": 0.2}},
+        "batch 256, 6 epochs, peak 0.006, dropout 0.1, decoupled weight decay 0.2",
     ),
 }
 # For `kedro run --env accurate` (conf/accurate, which trains the chosen one on all
