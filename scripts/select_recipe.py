@@ -95,7 +95,8 @@ def ensemble(
 # the default is now. Chosen on 2026-12-02: batch_256, then dropout_010, the default
 # since; dropout_000, dense_256, translation_010 and epochs_7, tried on 2026-12-03, and
 # warmup_010, label_smoothing_005, weight_decay_005, weight_decay_020,
-# two_networks_3_epochs and translation_005, tried on 2026-12-04, were not kept.
+# two_networks_3_epochs, translation_005, first_block_32 and peak_004, tried on
+# 2026-12-04, were not kept.
 FOR_DEFAULT = {
     "previous_default": Candidate(
         recipe(128, 10, 0.003), "the default until 2026-12-02: batch 128, 10 epochs"
@@ -173,6 +174,15 @@ FOR_DEFAULT = {
         recipe(256, 6, 0.006, dropout=0.1, augmentation={"translation": 0.05}),
         "batch 256, 6 epochs, peak 0.006, dropout 0.1, shifts up to 5% (1.4 pixels) "
         "instead of 7%",
+    ),
+    "first_block_32": Candidate(
+        recipe(256, 6, 0.006, dropout=0.1, conv_filters=[32, 48, 96]),
+        "batch 256, 6 epochs, peak 0.006, dropout 0.1, 32 filters in the first block "
+        "instead of 24",
+    ),
+    "peak_004": Candidate(
+        recipe(256, 6, 0.004, dropout=0.1),
+        "batch 256, 6 epochs, peak 0.004 instead of 0.006, dropout 0.1",
     ),
 }
 # For `kedro run --env accurate` (conf/accurate, which trains the chosen one on all
