@@ -156,9 +156,9 @@ def test_auto_reads_one_digit_as_a_digit_and_a_number_as_a_number(images, paper_
 
 
 def test_auto_reads_a_digit_with_a_shorter_mark_beside_it_as_a_digit(images):
-    """Some MNIST digits carry a thin stray stroke beside them (three of the 10,000
-    realistic images of the benchmark): shorter than the digit, it is no second digit
-    for ``auto``; as tall as the digit, it is a 1."""
+    """Some MNIST digits carry a thin stray stroke beside them (docs/experiments.md,
+    "`auto` on more single digits"): shorter than the digit, it is no second digit for
+    ``auto``; as tall as the digit, it is a 1."""
     rows = np.flatnonzero(images[TWO].any(axis=1))
     height = rows[-1] - rows[0] + 1
 
