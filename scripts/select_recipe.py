@@ -58,14 +58,20 @@ class Candidate(NamedTuple):
 
 
 def recipe(
-    batch: int, epochs: int, peak: float, dropout: float = 0.25, **architecture: Any
+    batch: int,
+    epochs: int,
+    peak: float,
+    dropout: float = 0.25,
+    weight_decay: float = 0.0,
+    **architecture: Any,
 ) -> dict[str, Any]:
     """A candidate's ``training`` parameters: batch size, epochs, one-cycle peak,
-    dropout (the default's until its second round) and any ``architecture`` changes;
-    the rest as conf/base/parameters_training.yml says."""
+    dropout (the default's until its second round), weight decay (none, as the
+    default) and any ``architecture`` changes; the rest as
+    conf/base/parameters_training.yml says."""
     return {
         "fit": {"batch_size": batch, "epochs": epochs},
-        "optimizer": {"learning_rate": peak},
+        "optimizer": {"learning_rate": peak, "weight_decay": weight_decay},
         "architecture": {"dropout": dropout, **architecture},
     }
 
@@ -91,10 +97,10 @@ def ensemble(
     return changes | {"ensemble_size": networks}
 
 
-# Stated in full (batch, epochs, peak, dropout), so that they mean the same whatever
-# the default is now. Chosen on 2026-12-02: batch_256, then dropout_010, the default
-# since; dropout_000, dense_256, translation_010 and epochs_7, tried on 2026-12-03, and
-# warmup_010, label_smoothing_005, weight_decay_005, weight_decay_020,
+# Stated in full (batch, epochs, peak, dropout, weight decay), so that they mean the
+# same whatever the default is now. Chosen on 2026-12-02: batch_256, then dropout_010,
+# the default since; dropout_000, dense_256, translation_010 and epochs_7, tried on
+# 2026-12-03, and warmup_010, label_smoothing_005, weight_decay_005, weight_decay_020,
 # two_networks_3_epochs, translation_005, first_block_32 and peak_004, tried on
 # 2026-12-04, were not kept.
 FOR_DEFAULT = {
@@ -155,14 +161,12 @@ FOR_DEFAULT = {
         "of 0.1",
     ),
     "weight_decay_005": Candidate(
-        recipe(256, 6, 0.006, dropout=0.1)
-        | {"optimizer": {"learning_rate": 0.006, "weight_decay": 0.05}},
+        recipe(256, 6, 0.006, dropout=0.1, weight_decay=0.05),
         "batch 256, 6 epochs, peak 0.006, dropout 0.1, decoupled weight decay 0.05 "
         "(each step shrinks the weights by learning rate x 0.05)",
     ),
     "weight_decay_020": Candidate(
-        recipe(256, 6, 0.006, dropout=0.1)
-        | {"optimizer": {"learning_rate": 0.006, "weight_decay": 0.2}},
+        recipe(256, 6, 0.006, dropout=0.1, weight_decay=0.2),
         "batch 256, 6 epochs, peak 0.006, dropout 0.1, decoupled weight decay 0.2",
     ),
     "two_networks_3_epochs": Candidate(
