@@ -7,8 +7,8 @@ written, so they are in the page cache), decoding, grayscale, finding the ink,
 thickening and framing (one core, in this process), all of ``prepare`` as the workers
 run it, the model's prediction (batches of ``inference.batch_size``, this process),
 the rows and the journal's CSV, and the hand-over between processes (two worker
-processes that only take a loader and hand back a prepared digit, chunks of
-``CHUNK``, as the pipeline's).
+processes of the pipeline's pool that only take a loader and hand back a prepared
+digit, chunks of ``CHUNK``).
 
     python scripts/profile_small_images.py [--images 10000] [--model-version <ts>]
 """
@@ -16,11 +16,9 @@ processes that only take a loader and hand back a prepared digit, chunks of
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import tempfile
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -35,8 +33,9 @@ from mnist_classifier.pipelines.inference.nodes import (
     CHUNK,
     classify_batch,
     preparer,
+    worker_pool,
 )
-from mnist_classifier.pipelines.inference.reading import PreparedImage, prepare
+from mnist_classifier.pipelines.inference.reading import PreparedImage
 from mnist_classifier.realistic import write_realistic_folder
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -109,9 +108,7 @@ def main() -> None:
         for index, table in enumerate(tables):
             table.to_csv(Path(tmp) / f"journal_{index}.csv", index=False)
         costs["journal CSV"] = time.perf_counter() - start
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload([prepare.__module__])
-        with ProcessPoolExecutor(2, mp_context=context) as pool:
+        with worker_pool(2) as pool:
             list(pool.map(handed_back, loaders[: 4 * CHUNK], chunksize=CHUNK))
             start = time.perf_counter()
             list(pool.map(handed_back, loaders, chunksize=CHUNK))

@@ -490,9 +490,9 @@ def test_a_fifo_or_a_device_in_the_folder_gets_a_status_and_nothing_hangs(
 def started(monkeypatch) -> list[int]:
     """The worker counts of the pools the nodes start (each started, of 2 workers)."""
     counts = []
-    real_pool = nodes._worker_pool
+    real_pool = nodes.worker_pool
     monkeypatch.setattr(
-        nodes, "_worker_pool", lambda workers: counts.append(workers) or real_pool(2)
+        nodes, "worker_pool", lambda workers: counts.append(workers) or real_pool(2)
     )
     return counts
 

@@ -288,12 +288,12 @@ def _prepared(
     """
     chunk = max(1, min(CHUNK, len(loaders) // (8 * workers))) if numbers else CHUNK
     workers = min(workers, -(-len(loaders) // chunk))
-    with _worker_pool(workers) if workers > 1 else contextlib.nullcontext() as pool:
+    with worker_pool(workers) if workers > 1 else contextlib.nullcontext() as pool:
         yield pool.map(work, loaders, chunksize=chunk) if pool else map(work, loaders)
 
 
 @contextlib.contextmanager
-def _worker_pool(workers: int) -> Iterator[ProcessPoolExecutor]:
+def worker_pool(workers: int) -> Iterator[ProcessPoolExecutor]:
     """Worker processes forked from a server that has the preprocessing imported.
 
     On the way out, files not yet started are dropped: a failed or interrupted run
