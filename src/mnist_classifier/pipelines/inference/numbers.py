@@ -51,9 +51,9 @@ STROKE_LEVEL = 0.4
 FAINT_LEVEL = 0.3
 #: Share of the ink's level that a ruled line is looked for at (lines are faint).
 LINE_LEVEL = 0.2
-#: Height of a digit-sized group of ink, times the tallest's (``auto``'s rule), and
-#: how much of the shorter's height two must share to be on one line. A number's
-#: digits are about as tall as each other; a stray stroke beside a digit is shorter.
+#: Height of a digit-sized group of ink, times the tallest's (``auto``'s rule: a
+#: number's digits are about as tall as each other, a stray stroke beside a digit is
+#: shorter), and how much of the shorter's height two must share to be on one line.
 DIGIT_SIZED = 0.8
 SAME_LINE = 0.5
 #: Width over height of ink wider than any one digit: a single digit's is below 2.2
