@@ -3,9 +3,10 @@
 ``DigitReader`` takes a DataFrame with a column ``image`` of file bytes (any format and
 size Pillow reads) and answers one row per image with the columns of the inference
 pipeline's ``predictions.csv``: ``prediction``, ``confidence``, ``p0``... and
-``status``. It runs the same functions as the pipeline (``reading.prepare`` and
-``classify_prepared``): there is one preprocessing code path, never a copy. A broken file
-gets its status, as in the pipeline, and the other images are still answered.
+``status``. It runs the same functions as the pipeline (``nodes.preparer``, with the
+same limits, ``inference.time_limit`` included, and ``classify_prepared``): there is one
+preprocessing code path, never a copy. A broken or too slow file gets its status, as in
+the pipeline, and the other images are still answered.
 
 Every training run logs one (``hooks/registry.py``): the Keras file and its card as
 artifacts, the package's code beside them, the class names in the model's metadata.
@@ -30,9 +31,13 @@ import mnist_classifier
 from mnist_classifier.classifier import TrainedClassifier
 from mnist_classifier.datasets import ClassifierDataset
 from mnist_classifier.params import InferenceParams
-from mnist_classifier.pipelines.inference.nodes import classify_prepared, tabulate
+from mnist_classifier.pipelines.inference.nodes import (
+    classify_prepared,
+    preparer,
+    tabulate,
+)
 from mnist_classifier.pipelines.inference.numbers import Layout
-from mnist_classifier.pipelines.inference.reading import PreparedImage, prepare
+from mnist_classifier.pipelines.inference.reading import PreparedImage
 
 #: What the served model reads: one image file per row, base64 in MLflow's JSON.
 INPUT = Schema([ColSpec("binary", "image")])
@@ -143,12 +148,7 @@ def read_images(
     with_thumbnails: bool,
 ) -> tuple[pd.DataFrame, list[PreparedImage]]:
     """``read_digits``'s table, and each file's 28x28 view (and thumbnail) for display."""
-    work = functools.partial(
-        prepare,
-        with_thumbnail=with_thumbnails,
-        max_pixels=inference.max_pixels,
-        layout=inference.layout,
-    )
+    work = preparer(inference, with_thumbnail=with_thumbnails)
     prepared = [work(functools.partial(bytes, data)) for data in files]
     read = classify_prepared(prepared, classifier)
     names = [str(index) for index in range(len(files))]
