@@ -52,6 +52,35 @@ def test_build_model_follows_the_architecture():
     assert model.output_shape == (None, 10)
 
 
+def test_each_random_layer_draws_its_own_numbers_and_members_differ():
+    architecture = ArchitectureParams(
+        conv_filters=[8],
+        augmentation=AugmentationParams(translation=0.08, rotation=0.02, zoom=0.05),
+    )
+    batch = np.zeros((256, 28, 28, 1), "float32")
+
+    def draws(seed: int) -> dict[str, np.ndarray]:
+        model = build_model((28, 28), 10, architecture, seed=seed)
+        layer = {type(layer).__name__: layer for layer in model.layers}
+        angle = layer["RandomRotation"].get_random_transformation(batch, training=True)
+        zoom = layer["RandomZoom"].get_random_transformation(batch, training=True)
+        shift = layer["RandomTranslation"].get_random_transformation(
+            batch, training=True
+        )
+        return {
+            "angle": np.asarray(angle["angle"]).ravel(),
+            "zoom": np.asarray(zoom["height_zoom"]).ravel(),
+            "shift": np.asarray(shift["translations"])[:, 0],
+        }
+
+    first, second = draws(42), draws(43)  # an ensemble's first two members
+    pairs = [(first["angle"], first["zoom"]), (first["angle"], first["shift"])]
+    pairs += [(first[name], second[name]) for name in first]
+    for one, other in pairs:  # same seeds drew the same numbers: correlation 1
+        assert abs(np.corrcoef(one, other)[0, 1]) < 0.3
+    assert np.array_equal(draws(42)["angle"], first["angle"])  # and still seeded
+
+
 def test_build_model_without_optional_parts():
     architecture = ArchitectureParams(conv_filters=[8], batch_norm=False, dropout=0)
     kinds = [

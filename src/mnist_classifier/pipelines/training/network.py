@@ -49,6 +49,10 @@ def build_model(
             "Lower `crop` or list fewer `conv_filters`."
         )
     aug = architecture.augmentation
+    # Each random layer draws from its own stream: layers given the same seed draw the
+    # same numbers (every image's rotation would fix its zoom and its shift). Spread
+    # from the run's seed, so consecutive seeds (an ensemble's members) share none.
+    seeds = iter(np.random.SeedSequence(seed).generate_state(8).tolist())
     layers: list[keras.Layer] = [
         keras.Input(image_shape, dtype="uint8"),
         keras.layers.Rescaling(1 / 255),
@@ -56,16 +60,21 @@ def build_model(
     ]
     if aug.rotation:
         layers.append(
-            keras.layers.RandomRotation(aug.rotation, fill_mode="constant", seed=seed)
+            keras.layers.RandomRotation(
+                aug.rotation, fill_mode="constant", seed=next(seeds)
+            )
         )
     if aug.zoom:
         layers.append(
-            keras.layers.RandomZoom(aug.zoom, fill_mode="constant", seed=seed)
+            keras.layers.RandomZoom(aug.zoom, fill_mode="constant", seed=next(seeds))
         )
     if aug.translation:
         layers.append(
             keras.layers.RandomTranslation(
-                aug.translation, aug.translation, fill_mode="constant", seed=seed
+                aug.translation,
+                aug.translation,
+                fill_mode="constant",
+                seed=next(seeds),
             )
         )
     if architecture.crop:
@@ -89,9 +98,9 @@ def build_model(
             layers.append(keras.layers.ReLU())
     layers.append(keras.layers.Flatten())
     if architecture.dense_units:
-        layers.append(keras.layers.Dropout(architecture.dropout, seed=seed))
+        layers.append(keras.layers.Dropout(architecture.dropout, seed=next(seeds)))
         layers.append(keras.layers.Dense(architecture.dense_units, activation="relu"))
-    layers.append(keras.layers.Dropout(architecture.dropout, seed=seed))
+    layers.append(keras.layers.Dropout(architecture.dropout, seed=next(seeds)))
     layers.append(keras.layers.Dense(num_classes, activation="softmax"))
     return keras.Sequential(layers, name="digit_classifier")
 
