@@ -75,7 +75,12 @@ def test_one_record_per_image_a_broken_one_with_its_status(client, wrap):
     [
         (b"not json", "application/json", 400, "the body is not JSON"),
         ([1, 2], "application/json", 400, "not a JSON object"),
-        ({"rows": []}, "application/json", 400, "no dataframe_split in keys ['rows']"),
+        (
+            {"rows": []},
+            "application/json",
+            400,
+            "none of dataframe_split, dataframe_records or inputs in keys ['rows']",
+        ),
         (
             {"dataframe_split": {"columns": ["img"], "data": [["x"]]}},
             "application/json",
@@ -190,3 +195,76 @@ async def test_a_client_that_gives_up_does_not_stop_the_others():
         )
     assert response.status_code == 200
     assert response.json()["predictions"][0]["status"] == "ok"
+
+
+@pytest.mark.anyio
+async def test_a_request_that_breaks_the_model_fails_alone():
+    calls: list[int] = []
+
+    def fragile_predict(frame: pd.DataFrame) -> pd.DataFrame:
+        calls.append(len(frame))
+        time.sleep(0.05)  # busy: the next requests queue up and share a call
+        if b"poison" in list(frame["image"]):
+            raise RuntimeError("the model cannot take this one")
+        return fake_predict(frame)
+
+    app = create_app(fragile_predict, max_request_bytes=LIMIT)
+    files = [b"\x89PNG one", b"\x89PNG two", b"poison", b"\x89PNG four", b"junk"]
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+        responses = await asyncio.gather(
+            *(
+                client.post(
+                    "/invocations",
+                    json={
+                        "dataframe_split": {"columns": ["image"], "data": [[b64(f)]]}
+                    },
+                )
+                for f in files
+            )
+        )
+    assert [response.status_code for response in responses] == [200, 200, 500, 200, 200]
+    statuses = [r.json()["predictions"][0]["status"] for r in responses if r.is_success]
+    assert statuses == ["ok", "ok", "ok", "not an image"]
+    assert max(calls) > 1  # the poisoned call held other requests, which were answered
+
+
+@pytest.mark.anyio
+async def test_a_client_that_leaves_mid_body_is_no_server_error(caplog):
+    app = create_app(fake_predict, max_request_bytes=LIMIT)
+    messages = iter(
+        [
+            {
+                "type": "http.request",
+                "body": b'{"dataframe_split": ',
+                "more_body": True,
+            },
+            {"type": "http.disconnect"},
+        ]
+    )
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return next(messages)
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "path": "/invocations",
+        "raw_path": b"/invocations",
+        "query_string": b"",
+        "headers": [(b"content-type", b"application/json")],
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+        "scheme": "http",
+    }
+    await app(scope, receive, send)
+
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    assert start["status"] == 400
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]

@@ -25,9 +25,14 @@ LIMIT = 200_000
 MODEL = "models:/mnist_classifier/7"
 
 
-def page_client(classifier, low_confidence: float = 0.8) -> TestClient:
+def page_client(
+    classifier, low_confidence: float = 0.8, time_limit: float = 30
+) -> TestClient:
     inference = InferenceParams(
-        input_dir="upload", max_pixels=4_000_000, low_confidence=low_confidence
+        input_dir="upload",
+        max_pixels=4_000_000,
+        low_confidence=low_confidence,
+        time_limit=time_limit,
     )
     reader = DigitReader(classifier, inference)
     app = create_app(lambda frame: frame, LIMIT)
@@ -108,6 +113,13 @@ def test_an_unusable_file_gets_its_status_and_a_reason_for_people(
     assert words in reading["reason"] and "\n" not in reading["reason"]
 
 
+def test_a_file_slower_than_the_time_limit_is_explained(stub_classifier):
+    slow = png_bytes(Image.new("L", (2000, 1500), 255))  # 3 MP: far over 1 ms to decode
+    reading = read(page_client(stub_classifier, time_limit=0.001), slow).json()
+    assert reading["status"] == "timed out"
+    assert "inference.time_limit" in reading["reason"]
+
+
 def test_a_file_over_the_limit_is_refused_in_one_line(client):
     response = read(client, b"x" * (LIMIT + 1))
     assert response.status_code == 413
@@ -123,6 +135,7 @@ def test_about_names_the_model_its_classes_and_limits(client):
         "low_confidence": 0.8,
         "layout": "digit",
         "max_pixels": 4_000_000,
+        "time_limit": 30.0,
         "max_request_bytes": LIMIT,
     }
 

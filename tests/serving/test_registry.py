@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import pytest
 from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+from mlflow.protos.databricks_pb2 import INTERNAL_ERROR
 
-from mnist_classifier.serving.registry import NoModelError, registered_name, serving_uri
+from mnist_classifier.serving.registry import (
+    NoModelError,
+    champion_version,
+    registered_name,
+    serving_uri,
+)
 
 
 def test_each_dataset_has_its_own_registered_name():
@@ -19,3 +26,18 @@ def test_an_empty_registry_says_to_train_first(tmp_path):
         NoModelError, match=r"No model 'mnist_classifier' .* `make run`"
     ):
         serving_uri(client, "mnist_classifier")
+
+
+def test_no_champion_is_none_but_a_failing_registry_is_an_error(tmp_path):
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    assert champion_version(client, "mnist_classifier") is None  # no such model
+    client.create_registered_model("mnist_classifier")
+    assert champion_version(client, "mnist_classifier") is None  # no such alias
+
+    class LockedRegistry:
+        def get_model_version_by_alias(self, name: str, alias: str):
+            raise MlflowException("database is locked", INTERNAL_ERROR)
+
+    # Not "no champion": that would hand the alias to whatever registers next.
+    with pytest.raises(MlflowException, match="locked"):
+        champion_version(LockedRegistry(), "mnist_classifier")

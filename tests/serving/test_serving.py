@@ -19,10 +19,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from kedro.io.core import Version
 from kedro_datasets.partitions import PartitionedDataset
 from mlflow import MlflowClient
+from uvicorn.config import STARTUP_FAILURE
 
+import mnist_classifier.serving.__main__ as serving_main
 from mnist_classifier.datasets import ClassifierDataset, ImageFileDataset
 from mnist_classifier.params import InferenceParams
 from mnist_classifier.realistic import write_realistic_folder
@@ -204,3 +207,37 @@ def test_bad_requests_get_4xx_and_the_server_stays_up(served):
     assert status == 200 and answer["predictions"][0]["status"] == "too large"
     with urllib.request.urlopen(f"{url}/ping", timeout=5) as response:
         assert response.status == 200
+
+
+@pytest.mark.parametrize(
+    "model_uri", ["models:/mnist_classifier/99", "models:/mnist_classifier@typo"]
+)
+def test_a_model_that_is_not_there_is_one_clear_line(served, model_uri):
+    project, _ = served
+    result = subprocess.run(
+        [sys.executable, "-m", "mnist_classifier.serving", "--model-uri", model_uri]
+        + ["--port", str(free_port())],
+        cwd=project,
+        env=server_environment(),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"Cannot serve {model_uri}: ")
+
+
+def test_a_worker_that_cannot_load_its_model_stops_the_server(tmp_path, monkeypatch):
+    # uvicorn restarts a worker that fails, forever, unless it exits with 3.
+    monkeypatch.setenv(serving_main._MODEL, str(tmp_path / "no-model"))
+    monkeypatch.setenv(serving_main._LIMIT, "1000")
+    with pytest.raises(SystemExit) as stopped:
+        serving_main.app_from_environment()
+    assert stopped.value.code == STARTUP_FAILURE
+
+
+def test_serving_looks_in_the_store_the_runs_write_to():
+    conf = yaml.safe_load((PROJECT_ROOT / "conf/base/mlflow.yml").read_text())
+    assert serving_main.PROJECT_STORE == conf["server"]["mlflow_tracking_uri"]

@@ -21,6 +21,8 @@ from pathlib import Path
 import mlflow
 import uvicorn
 from fastapi import FastAPI
+from mlflow.exceptions import MlflowException
+from uvicorn.config import STARTUP_FAILURE
 
 from mnist_classifier.mlflow_store import sqlite_path
 from mnist_classifier.params import available_cores
@@ -35,7 +37,7 @@ logger = logging.getLogger("mnist_classifier.serving")
 _MODEL, _LIMIT = "MNIST_CLASSIFIER_MODEL_URI", "MNIST_CLASSIFIER_MAX_REQUEST_BYTES"
 _PAGE = "MNIST_CLASSIFIER_PAGE"
 
-#: The project's store, as conf/base/mlflow.yml names it.
+#: The project's store, as conf/base/mlflow.yml names it (a test holds them equal).
 PROJECT_STORE = "sqlite:///mlruns/mlflow.db"
 
 
@@ -82,8 +84,11 @@ def main(argv: list[str] | None = None) -> int:
         client = _client(args.tracking_uri)  # also where models:/ URIs are looked up
         uri = args.model_uri or serving_uri(client, registered_name(args.dataset))
     except NoModelError as error:  # one line on stderr, exit status 1
-        raise SystemExit(f"make serve: {error}") from None
-    version = _version(uri)
+        raise SystemExit(f"Cannot serve: {error}") from None
+    try:
+        version = _version(uri)
+    except (MlflowException, OSError) as error:
+        raise SystemExit(f"Cannot serve {uri}: {_first_line(error)}") from None
     os.environ.update(
         {
             _MODEL: version,
@@ -118,8 +123,12 @@ def app_from_environment() -> FastAPI:
     """The API on the model ``main`` chose; each worker process loads its own copy."""
     quiet_harmless_warnings()
     uri, limit = os.environ[_MODEL], int(os.environ[_LIMIT])
-    reader = mlflow.pyfunc.load_model(uri).unwrap_python_model()
-    reader.warm_up()
+    try:
+        reader = mlflow.pyfunc.load_model(uri).unwrap_python_model()
+        reader.warm_up()
+    except Exception as error:  # uvicorn restarts a worker that fails, unless with 3
+        logger.error("Cannot serve %s: %s", uri, _first_line(error))
+        sys.exit(STARTUP_FAILURE)
     # The logged model's own predict: the API has already checked what MLflow's
     # signature enforcement would (one column of bytes), so it is not done twice.
     app = create_app(functools.partial(reader.predict, None), limit, description=uri)
@@ -129,12 +138,21 @@ def app_from_environment() -> FastAPI:
 
 
 def _version(uri: str) -> str:
-    """The alias resolved to its version, so that every worker loads the same one."""
+    """The alias resolved to its version, so that every worker loads the same one.
+
+    Raises:
+        MlflowException: If the alias, or the model the URI names, is not there.
+    """
     name, _, alias = uri.removeprefix("models:/").partition("@")
-    if not alias:
-        return uri
-    version = mlflow.MlflowClient().get_model_version_by_alias(name, alias).version
-    return f"models:/{name}/{version}"
+    if alias:
+        version = mlflow.MlflowClient().get_model_version_by_alias(name, alias).version
+        uri = f"models:/{name}/{version}"
+    mlflow.models.get_model_info(uri)  # its MLmodel file: the model is there
+    return uri
+
+
+def _first_line(error: BaseException) -> str:
+    return str(error).strip().split("\n")[0] or type(error).__name__
 
 
 def _client(tracking_uri: str) -> mlflow.MlflowClient:

@@ -26,6 +26,7 @@ import pandas as pd
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 
 logger = logging.getLogger(__name__)
 
@@ -46,10 +47,12 @@ class Batcher(Generic[Answer]):
     """Hands the images of requests that arrive together to ``read`` in one call.
 
     ``read`` answers a list of images with one answer per image, in order. A request's
-    images wait until ``read`` is free; whatever has arrived by then (up to
-    ``max_images``) goes in one call, and each request gets its own answers back. One
-    call for eight single-image requests costs little more than one for a single
-    image, so concurrent clients wait less, not more.
+    images wait until ``read`` is free; the requests that have arrived by then go in
+    one call (more join it while it holds fewer than ``max_images``; one request is
+    never split), and each gets its own answers back. A model call costs much the same
+    for one image as for several, so concurrent clients wait less, not more. If a call
+    fails, its requests are read again one at a time, so that only a request that
+    fails on its own gets the error.
     """
 
     def __init__(
@@ -79,19 +82,32 @@ class Batcher(Generic[Answer]):
             while not queue.empty() and count < self.max_images:
                 waiting.append(queue.get_nowait())
                 count += len(waiting[-1][0])
-            images = [image for request, _ in waiting for image in request]
             try:
-                answers = await run_in_threadpool(self.read, images)
-            except Exception as error:  # each waiting request learns of it
-                for _, answer in waiting:
-                    if not answer.done():  # done: its client has gone
-                        answer.set_exception(error)
-                continue
-            start = 0
-            for request, answer in waiting:
-                if not answer.done():
-                    answer.set_result(list(answers[start : start + len(request)]))
-                start += len(request)
+                await self.answer(waiting)
+            except Exception as error:
+                if len(waiting) == 1:
+                    _fail(waiting[0][1], error)
+                    continue
+                for one in waiting:  # one at a time: only a request failing alone fails
+                    try:
+                        await self.answer([one])
+                    except Exception as alone:
+                        _fail(one[1], alone)
+
+    async def answer(self, waiting: list[tuple[list[bytes], asyncio.Future]]) -> None:
+        """Reads the waiting requests' images in one call; each gets its answers."""
+        images = [image for request, _ in waiting for image in request]
+        answers = await run_in_threadpool(self.read, images)
+        start = 0
+        for request, answer in waiting:
+            if not answer.done():  # done: its client has gone
+                answer.set_result(list(answers[start : start + len(request)]))
+            start += len(request)
+
+
+def _fail(answer: asyncio.Future, error: Exception) -> None:
+    if not answer.done():  # done: its client has gone
+        answer.set_exception(error)
 
 
 def create_app(
@@ -135,12 +151,17 @@ async def read_body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
     size = int(declared) if declared is not None and declared.isdigit() else None
     body, received = bytearray(), 0
-    async for chunk in request.stream():
-        received += len(chunk)
-        if received > 10 * limit:
-            break
-        if (size or received) <= limit:
-            body += chunk
+    try:
+        async for chunk in request.stream():
+            received += len(chunk)
+            if received > 10 * limit:
+                break
+            if (size or received) <= limit:
+                body += chunk
+    except ClientDisconnect:  # nobody is left to answer: no server error
+        raise ClientError(
+            400, "the client left before sending the whole body"
+        ) from None
     if (size or received) > limit:
         raise ClientError(413, _too_large(max(size or 0, received), limit))
     return bytes(body)
@@ -199,7 +220,13 @@ def _column(payload: Any) -> list[Any]:
         if not isinstance(inputs, dict) or not isinstance(inputs.get(COLUMN), list):
             raise ClientError(400, _expected("inputs has no list 'image'"))
         return inputs[COLUMN]
-    raise ClientError(400, _expected(f"no dataframe_split in keys {sorted(payload)}"))
+    raise ClientError(
+        400,
+        _expected(
+            "none of dataframe_split, dataframe_records or inputs in keys "
+            f"{sorted(payload)}"
+        ),
+    )
 
 
 def _expected(problem: str) -> str:

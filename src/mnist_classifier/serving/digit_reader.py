@@ -2,8 +2,8 @@
 
 ``DigitReader`` takes a DataFrame with a column ``image`` of file bytes (any format and
 size Pillow reads) and answers one row per image with the columns of the inference
-pipeline's ``predictions.csv``: ``prediction``, ``confidence``, ``p0``... and
-``status``. It runs the same functions as the pipeline (``nodes.preparer``, with the
+pipeline's ``predictions.csv``: ``prediction``, ``confidence``, ``p0``..., ``digits``,
+``digit_confidences`` and ``status``. It runs the same functions as the pipeline (``nodes.preparer``, with the
 same limits, ``inference.time_limit`` included, and ``classify_prepared``): there is one
 preprocessing code path, never a copy. A broken or too slow file gets its status, as in
 the pipeline, and the other images are still answered.
@@ -56,11 +56,16 @@ REQUIREMENTS = (
 )
 
 
+def png_bytes(image: Image.Image) -> bytes:
+    """The image as a PNG file."""
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
 def blank_png(shape: tuple[int, int]) -> bytes:
     """A plain image: the logged model's input example, answered ``empty image``."""
-    buffer = io.BytesIO()
-    Image.new("L", shape[::-1], 255).save(buffer, format="PNG")
-    return buffer.getvalue()
+    return png_bytes(Image.new("L", shape[::-1], 255))
 
 
 def signature(class_names: list[str]) -> ModelSignature:
@@ -105,18 +110,17 @@ class DigitReader(mlflow.pyfunc.PythonModel):
         model_input: pd.DataFrame,
         params: dict[str, Any] | None = None,
     ) -> pd.DataFrame:
-        """One row per image: prediction, confidence, p0..pN, status (``ok`` or why not)."""
+        """One row per image: prediction, confidence, p0..pN, the digits read and
+        their confidences, status (``ok`` or why not)."""
         return read_digits(list(model_input["image"]), self.classifier, self.inference)
 
     def warm_up(self) -> None:
         """Reads one drawn stroke, so that the first request does not wait for
-        TensorFlow to trace the model (about a second on 2 cores)."""
+        TensorFlow to trace the model."""
         shape = self.classifier.card.image_shape
         stroke = Image.new("L", shape[::-1], 255)
         stroke.paste(0, (shape[1] // 2 - 1, 4, shape[1] // 2 + 2, shape[0] - 4))
-        buffer = io.BytesIO()
-        stroke.save(buffer, format="PNG")
-        self.read([buffer.getvalue()])
+        self.read([png_bytes(stroke)])
 
     def with_layout(self, layout: Layout) -> DigitReader:
         """The same model reading every image as ``layout`` says (digit, number, auto)."""

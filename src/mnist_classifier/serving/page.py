@@ -4,9 +4,9 @@
 this app serves them: no CDN, no web font (the system's own), and a
 Content-Security-Policy that lets the page load from and send to this server only.
 ``GET /about`` tells the page the model, its classes and limits. ``POST /read`` takes
-one image file as the raw request body and answers a ``Reading``: the prediction, every
-class's probability, the 28x28 view the model saw and a thumbnail, or why the file
-cannot be read. It runs the served model's own code (``DigitReader.read``), so the page
+one image file as the raw request body and answers a ``Reading``: the digit or number
+read, how sure the model is (every class's probability for a single digit), the 28x28
+view the model saw and a thumbnail, or why the file cannot be read. It runs the served model's own code (``DigitReader.read``), so the page
 reads a file exactly as the inference pipeline and ``/invocations`` do.
 """
 
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import functools
-import io
 from pathlib import Path
 from typing import get_args
 
@@ -27,7 +26,7 @@ from pydantic import BaseModel
 
 from mnist_classifier.pipelines.inference.numbers import Layout
 from mnist_classifier.serving.app import Batcher, ClientError, read_body
-from mnist_classifier.serving.digit_reader import DigitReader
+from mnist_classifier.serving.digit_reader import DigitReader, png_bytes
 
 #: The page's HTML, script and style sheet.
 STATIC = Path(__file__).with_name("static")
@@ -47,6 +46,7 @@ REASONS = {
         "No digit stands out from the paper: dark ink on light paper (or light on "
         "dark), with the digit a good part of the picture."
     ),
+    "not a regular file": "Not a file the model can read: send an image file.",
 }
 
 
@@ -59,6 +59,7 @@ class About(BaseModel):
     low_confidence: float  # inference.low_confidence: answers below it are flagged
     layout: Layout  # inference.layout: how images are read unless the page says
     max_pixels: int  # inference.max_pixels: larger images are refused unread
+    time_limit: float | None  # inference.time_limit: seconds one file may take
     max_request_bytes: int  # larger files are refused before they are sent
 
 
@@ -80,10 +81,7 @@ def read_files(files: list[bytes], reader: DigitReader, about: About) -> list[Re
     """Reads image files as the served model does, keeping what the page shows."""
     table, prepared = reader.read(files, with_thumbnails=True)
     readings = []
-    for data, row, item in zip(files, table.to_dict(orient="records"), prepared):
-        if not data:  # Pillow says "not an image"; a person is better told this
-            readings.append(Reading(status="empty file", reason=REASONS["empty file"]))
-            continue
+    for row, item in zip(table.to_dict(orient="records"), prepared):
         reading = Reading(
             status=row["status"],
             reason=_reason(row["status"], about),
@@ -119,6 +117,11 @@ def _reason(status: str, about: About) -> str | None:
             f"More than {about.max_pixels / 1e6:g} megapixels, the most the model "
             "reads (inference.max_pixels): send a smaller copy."
         )
+    if status == "timed out" and about.time_limit:
+        return (
+            f"Reading it took longer than {about.time_limit:g} s, the most one file may "
+            "take (inference.time_limit): send a smaller or simpler copy."
+        )
     if status.startswith("unreadable"):
         return f"The file is damaged or cut short ({status}): save or export it again."
     return REASONS.get(status, status)
@@ -128,9 +131,8 @@ def _png(pixels: np.ndarray | None) -> str | None:
     """A ``data:`` URL of the pixels as a PNG, for an ``<img>`` on the page."""
     if pixels is None:
         return None
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+    data = png_bytes(Image.fromarray(pixels))
+    return "data:image/png;base64," + base64.b64encode(data).decode()
 
 
 def add_page(
@@ -144,6 +146,7 @@ def add_page(
         low_confidence=reader.inference.low_confidence,
         layout=reader.inference.layout,
         max_pixels=reader.inference.max_pixels,
+        time_limit=reader.inference.time_limit,
         max_request_bytes=max_request_bytes,
     )
     # Files sent together (the page sends two at a time) are read in one call, by

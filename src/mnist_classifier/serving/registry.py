@@ -10,17 +10,24 @@ none.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
+from mlflow.protos.databricks_pb2 import (
+    INVALID_PARAMETER_VALUE,
+    RESOURCE_DOES_NOT_EXIST,
+    ErrorCode,
+)
 
 logger = logging.getLogger(__name__)
 
 CHAMPION = "champion"
 ACCURACY_TAG = "test_accuracy"
 RUN_TAG = "kedro_run_id"
+#: What the registry answers for a model name, or an alias, it does not have.
+_NO_SUCH_NAME = ErrorCode.Name(RESOURCE_DOES_NOT_EXIST)
+_NO_SUCH_ALIAS = ErrorCode.Name(INVALID_PARAMETER_VALUE)
 
 
 class NoModelError(LookupError):
@@ -32,16 +39,6 @@ def registered_name(dataset: str) -> str:
     return f"{dataset}_classifier"
 
 
-@dataclass(frozen=True)
-class Registration:
-    """What registering a run's model did: its version and whether it is champion now."""
-
-    name: str
-    version: str
-    champion: bool
-    reason: str
-
-
 def register(
     client: MlflowClient,
     name: str,
@@ -49,7 +46,7 @@ def register(
     *,
     kedro_run_id: str,
     test_accuracy: float,
-) -> Registration:
+) -> None:
     """Registers the model as a new version and moves ``champion`` if it is as good."""
     if not _exists(client, name):
         client.create_registered_model(name)
@@ -74,7 +71,6 @@ def register(
             f"{_accuracy(champion):.4%}, which stays champion"
         )
         promoted = False
-    registration = Registration(name, created.version, promoted, reason)
     logger.info(
         "Registered %s version %s; %s: %s.",
         name,
@@ -82,15 +78,21 @@ def register(
         f"'{CHAMPION}' now" if promoted else f"'{CHAMPION}' not moved",
         reason,
     )
-    return registration
 
 
 def champion_version(client: MlflowClient, name: str) -> ModelVersion | None:
-    """The version the ``champion`` alias points at, if any."""
+    """The version the ``champion`` alias points at, if any.
+
+    Raises:
+        MlflowException: If the registry fails (e.g. its database is locked): that is
+            not "no champion", which would let a worse model take the alias.
+    """
     try:
         return client.get_model_version_by_alias(name, CHAMPION)
-    except MlflowException:
-        return None
+    except MlflowException as error:
+        if error.error_code in (_NO_SUCH_NAME, _NO_SUCH_ALIAS):
+            return None
+        raise
 
 
 def serving_uri(client: MlflowClient, name: str) -> str:
@@ -114,8 +116,10 @@ def serving_uri(client: MlflowClient, name: str) -> str:
 def _exists(client: MlflowClient, name: str) -> bool:
     try:
         client.get_registered_model(name)
-    except MlflowException:
-        return False
+    except MlflowException as error:
+        if error.error_code == _NO_SUCH_NAME:
+            return False
+        raise
     return True
 
 
