@@ -116,7 +116,7 @@ def bad_files(paper_digit) -> dict[str, tuple[bytes, str]]:
     good = png_bytes(paper_digit)
     jpeg = png_bytes(paper_digit.convert("RGB"), format="JPEG", quality=90)
     return {
-        "empty.png": (b"", "not an image"),
+        "empty.png": (b"", "empty file"),
         "notes.png": (b"Shopping list: milk, eggs, 7 apples.\n", "not an image"),
         "readme.txt": (b"Not an image at all.\n", "not an image"),
         "truncated.png": (good[: len(good) // 2], "unreadable: truncated file"),

@@ -19,7 +19,7 @@ touching digits far worse), and the verifier keep it from reading two touching d
 as one.
 ``find_digits`` does both at once. ``reads_as_number`` is the ``auto`` layout's rule;
 it says yes only when it is sure, so an image of one digit keeps going through
-``to_mnist`` as before.
+``digit_view`` as before.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import threading
 import warnings
 from collections.abc import Callable, Iterator
 from typing import NamedTuple
@@ -50,23 +51,30 @@ class UnusableImageError(ValueError):
     """A file that cannot be classified; the message is its status, e.g. ``too large``."""
 
 
+#: Held while Pillow's limit is ours (``pixel_limit``).
+_PILLOW_SETTINGS = threading.Lock()
+
+
 @contextlib.contextmanager
 def pixel_limit(max_pixels: int) -> Iterator[None]:
-    """Makes Pillow refuse images above ``max_pixels`` before decoding any pixel.
+    """Makes ``Image.open`` refuse images above ``max_pixels`` before any is decoded.
 
     ``Image.open`` checks the size a file declares against ``Image.MAX_IMAGE_PIXELS``,
     warning above it and failing above twice it. Within this context the limit is ours
     and the warning is an error, so a 144-megapixel file costs its header, not 432 MB.
-    Pillow's limit is process-wide, so the previous one is restored on exit.
+    Pillow's limit and the warning filters are process-wide, and a server reads
+    several requests at once: one thread at a time holds them, the previous ones are
+    restored on exit, and only opening (reading the header) belongs inside.
     """
-    previous = Image.MAX_IMAGE_PIXELS
-    Image.MAX_IMAGE_PIXELS = max_pixels
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            yield
-    finally:
-        Image.MAX_IMAGE_PIXELS = previous
+    with _PILLOW_SETTINGS:
+        previous = Image.MAX_IMAGE_PIXELS
+        Image.MAX_IMAGE_PIXELS = max_pixels
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                yield
+        finally:
+            Image.MAX_IMAGE_PIXELS = previous
 
 
 def read_image(
@@ -75,8 +83,9 @@ def read_image(
     """Reads a file with its loader and decodes it, no larger than the digit needs.
 
     A file declaring more than ``max_pixels`` pixels (default: Pillow's own limit) is
-    refused before it is decoded. The file is read before the limit is set, so a read
-    that hangs (and is abandoned: ``reading.within``) holds no process-wide state.
+    refused before it is decoded. The limit is held only while the header is read: the
+    file is read before (a read that hangs, and is abandoned by ``reading.within``,
+    holds nothing) and decoded after.
 
     A JPEG much larger than ``WORKING_SIZE`` is decoded at 1/2, 1/4 or 1/8 of its size
     (Pillow's draft mode: the decoder skips the detail), to the size ``find_ink`` would
@@ -84,17 +93,19 @@ def read_image(
     Each way a file can be bad becomes a status.
 
     Raises:
-        UnusableImageError: ``not a regular file``, ``too large``, ``not an image`` or
-            ``unreadable: <why>``.
+        UnusableImageError: ``not a regular file``, ``empty file``, ``too large``,
+            ``not an image`` or ``unreadable: <why>``.
     """
     try:
         data = loader()
+        if not data:
+            raise UnusableImageError("empty file")
         with pixel_limit(max_pixels) if max_pixels else contextlib.nullcontext():
-            image = Image.open(io.BytesIO(data))
-            factor = -(-max(image.size) // WORKING_SIZE)
-            if factor > 1:
-                image.draft(None, (image.width // factor, image.height // factor))
-            image.load()
+            image = Image.open(io.BytesIO(data))  # the header, and its size checked
+        factor = -(-max(image.size) // WORKING_SIZE)
+        if factor > 1:
+            image.draft(None, (image.width // factor, image.height // factor))
+        image.load()
         return image
     except Exception as error:  # a broken file can fail anywhere in a decoder
         raise UnusableImageError(_status(error)) from error
@@ -102,6 +113,8 @@ def read_image(
 
 def _status(error: BaseException) -> str:
     """Says in a few words why a file could not be read."""
+    if isinstance(error, UnusableImageError):
+        return str(error)
     while isinstance(error, DatasetError) and error.__cause__ is not None:
         error = error.__cause__  # the catalog wraps what Pillow raised
     if isinstance(error, NotRegularFileError):
@@ -380,7 +393,17 @@ def to_mnist(image: Image.Image) -> np.ndarray:
     Raises:
         UnusableImageError: ``empty image`` when no digit stands out from the paper.
     """
-    return centre_in_frame(thicken_thin_strokes(*find_ink(to_grayscale(image))))
+    return digit_view(to_grayscale(image))
+
+
+def digit_view(gray: Image.Image) -> np.ndarray:
+    """``to_mnist`` of an image already in grayscale: its ink found, thickened where
+    thinner than MNIST's strokes, and centred in MNIST's frame.
+
+    Raises:
+        UnusableImageError: ``empty image`` when no digit stands out from the paper.
+    """
+    return centre_in_frame(thicken_thin_strokes(*find_ink(gray)))
 
 
 def thumbnail(image: Image.Image) -> np.ndarray:

@@ -2,7 +2,7 @@
 
 ``prepare`` is what every way in shares (the inference pipeline, the served model, the
 page): a file becomes the 28x28 views its digits make, MNIST-style, or a status that
-says why it cannot be read. An image holds one digit (``preprocessing.to_mnist``) or
+says why it cannot be read. An image holds one digit (``preprocessing.digit_view``) or
 several side by side (``numbers.find_candidates``), as ``inference.layout`` says; a
 number's digits are then chosen among its candidates with the model's reading of them
 (``settle``), where the model runs.
@@ -23,10 +23,8 @@ import numpy as np
 from .numbers import Lattice, Layout, choose, find_candidates, layout_of
 from .preprocessing import (
     UnusableImageError,
-    centre_in_frame,
-    find_ink,
+    digit_view,
     read_image,
-    thicken_thin_strokes,
     thumbnail,
     to_grayscale,
 )
@@ -168,6 +166,15 @@ def prepare(
         return PreparedImage((), "timed out")
 
 
+def prepare_each(
+    work: Callable[[Callable[[], bytes]], PreparedImage],
+    loaders: list[Callable[[], bytes]],
+) -> list[PreparedImage]:
+    """``work`` (``prepare`` with its settings) on each file: a worker process's
+    chunk, in this module so that a worker imports no more than it needs."""
+    return [work(load) for load in loaders]
+
+
 def _prepare(
     loader: Callable[[], bytes], with_thumbnail: bool, max_pixels: int, layout: Layout
 ) -> PreparedImage:
@@ -179,8 +186,7 @@ def _prepare(
     try:
         gray = to_grayscale(image)
         if layout_of(gray, layout) == "digit":
-            view = centre_in_frame(thicken_thin_strokes(*find_ink(gray)))
-            return PreparedImage((view,), "ok", small)
+            return PreparedImage((digit_view(gray),), "ok", small)
         candidates = find_candidates(gray)
         if not candidates.digits:
             raise UnusableImageError("empty image")
