@@ -430,6 +430,24 @@ def test_classify_batch_without_a_usable_image_calls_no_model(stub_classifier):
     assert table["prediction"].isna().all()
 
 
+def test_the_sheet_does_not_read_again_a_file_that_timed_out(
+    paper_digit, stub_classifier
+):
+    predictions = pd.DataFrame(
+        {"image": ["slow.png", "a.png"], "status": ["timed out", "ok"]}
+    )
+    images = {
+        "slow.png": lambda: time.sleep(60),
+        "a.png": lambda: png_bytes(paper_digit),
+    }
+    start = time.perf_counter()
+    previews = nodes.preview_sheet_images(
+        predictions, images, stub_classifier, InferenceParams(input_dir="x")
+    )
+    assert list(previews) == ["a.png"]
+    assert time.perf_counter() - start < 10  # reading it again: the 30 s limit
+
+
 def test_the_sheet_shows_each_image_its_view_and_marks_the_unsure(paper_digit):
     view = to_mnist(paper_digit)
     thumbnail = np.asarray(paper_digit.convert("RGBA"))
@@ -506,6 +524,31 @@ def test_worker_processes_start_with_the_first_file(
         loaders(folder), stub_classifier, params(folder, workers=2)
     )
     assert started == [2] and (predictions["status"] == "ok").sum() == count
+
+
+def test_workers_are_handed_a_few_chunks_at_a_time_not_the_whole_folder(
+    tmp_path, paper_digit
+):
+    # A run whose journal save fails stops taking results (Kedro does not close the
+    # node's generator): whatever was handed over is still read before it exits.
+    data, count = png_bytes(paper_digit), 40 * nodes.CHUNK
+    loads = [
+        functools.partial(_marked_load, tmp_path / f"{i}", data) for i in range(count)
+    ]
+    work = nodes.preparer(InferenceParams(input_dir="x"), with_thumbnail=False)
+    with nodes._prepared(work, loads, 2, numbers=False) as results:
+        taken = list(itertools.islice(results, nodes.CHUNK))
+        time.sleep(3)  # about 2 s for the whole folder
+        started = len(list(tmp_path.iterdir()))
+    assert [item.status for item in taken] == ["ok"] * nodes.CHUNK
+    assert started <= (2 + nodes.AHEAD * 2) * nodes.CHUNK < count
+
+
+def _marked_load(marker, data: bytes) -> bytes:
+    """Leaves a mark that the file was read (picklable, for the workers)."""
+    marker.touch()
+    time.sleep(0.005)
+    return data
 
 
 def test_each_row_and_the_summary_name_the_model_version(

@@ -105,6 +105,27 @@ def run(catalog: DataCatalog) -> None:
     SequentialRunner().run(create_pipeline(), catalog)
 
 
+@pytest.mark.parametrize(
+    "runtime_params",
+    [{"input_dir": "photos/a"}, {"inference": {"input_dir": "photos/a"}}],
+    ids=["input_dir", "inference.input_dir"],
+)
+def test_the_folder_read_is_the_folder_named_either_way(runtime_params):
+    loader = OmegaConfigLoader(
+        conf_source="conf",
+        base_env="base",
+        default_run_env="test",
+        runtime_params=runtime_params,
+        custom_resolvers=CONFIG_LOADER_ARGS["custom_resolvers"],
+    )
+    catalog = loader["catalog"]
+    assert loader["parameters"]["inference"]["input_dir"] == "photos/a"
+    assert catalog["digit_images"]["path"] == "photos/a"
+    assert catalog["digit_image_stamps"]["path"] == "photos/a"
+    for journal in ("classified_before", "classified_files"):
+        assert "/folders/a-" in catalog[journal]["path"]
+
+
 def test_inference_is_registered_and_not_part_of_the_default_run():
     bootstrap_project(Path.cwd())
     project_pipelines.set_requested(None)

@@ -3,8 +3,8 @@
 Each run adds its rows to the folder's journal (catalog: ``classified_files``) batch by
 batch, each row with the file's stamp (``FileStampDataset``), the model version and the
 layout that made it. A row still answers for its file while all three hold; a file
-without one (new, changed, read by another model or layout, or "timed out" last time)
-is read again. Rows of a batch that two runs both read are equal, whichever is kept.
+without one (new, changed, read by another model or layout, or ``RETRIED``: "timed
+out" or "too large" last time) is read again. Rows of a batch that two runs both read are equal, whichever is kept.
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ import pandas as pd
 
 #: Columns the journal adds to a prediction row, to tell whether it still holds.
 KEY = ["stamp", "model_version", "layout"]
-#: A status worth another try: the file may read in time when the machine is idle.
-RETRIED = frozenset({"timed out"})
+#: Statuses worth another try: the file may read in time when the machine is idle, or
+#: be admitted by a higher ``inference.max_pixels`` (it costs its header to find out).
+RETRIED = frozenset({"timed out", "too large"})
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,7 @@ def folder_predictions(journal: pd.DataFrame, plan: FolderPlan) -> pd.DataFrame:
         ValueError: If a file has no such row (the journal lost a batch the run wrote).
     """
     rows = _holding(journal, plan)
-    rows = rows.sort_values(  # a retried file's newer answer before its "timed out"
+    rows = rows.sort_values(  # an answer before a RETRIED status, whichever is newer
         "status", key=lambda status: status.isin(RETRIED), kind="stable"
     ).drop_duplicates("image")
     missing = sorted(set(plan.files) - set(rows["image"]))

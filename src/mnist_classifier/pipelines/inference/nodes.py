@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import functools
 import itertools
@@ -26,13 +27,15 @@ from .journal import FolderPlan, folder_predictions, plan_reading
 from .numbers import DIGITS
 from .preprocessing import FRAME_SIZE
 from .progress import FolderProgress
-from .reading import PreparedImage, prepare, settle
+from .reading import PreparedImage, prepare, prepare_each, settle
 
 logger = logging.getLogger(__name__)
 
 Loader = Callable[[], bytes]
 #: Files a worker process is handed at a time; smaller folders are read in-process.
 CHUNK = 16
+#: Chunks handed over per worker ahead of the one whose results are awaited.
+AHEAD = 4
 
 
 def predict_digits(
@@ -142,7 +145,8 @@ def preview_sheet_images(
     classifier: TrainedClassifier,
     inference: InferenceParams,
 ) -> dict[str, PreparedImage]:
-    """Reads the sheet's files again (the first ``sheet_images``), with thumbnails.
+    """Reads the sheet's files again (the first ``sheet_images`` that did not time
+    out), with thumbnails.
 
     The journal keeps answers, not pictures. The model reads them again too: a
     number's candidate digits are only narrowed down to its digits (their views and
@@ -150,8 +154,10 @@ def preview_sheet_images(
     and are read here; numbers (``layout=number``), up to a few tenths of a second
     each when digits touch, on worker processes as in the run.
     """
-    first = predictions["image"][: inference.sheet_images]
-    shown = [name for name in first if name in digit_images]
+    # Not files that timed out: each could take the whole time limit again.
+    readable = predictions["image"][predictions["status"] != "timed out"]
+    shown = [name for name in readable if name in digit_images]
+    shown = shown[: inference.sheet_images]
     work = preparer(inference, with_thumbnail=True)
     loaders = [digit_images[name] for name in shown]
     numbers = inference.layout == "number"
@@ -289,7 +295,34 @@ def _prepared(
     chunk = max(1, min(CHUNK, len(loaders) // (8 * workers))) if numbers else CHUNK
     workers = min(workers, -(-len(loaders) // chunk))
     with worker_pool(workers) if workers > 1 else contextlib.nullcontext() as pool:
-        yield pool.map(work, loaders, chunksize=chunk) if pool else map(work, loaders)
+        ahead = AHEAD * workers
+        yield (
+            _in_order(pool, work, loaders, chunk, ahead) if pool else map(work, loaders)
+        )
+
+
+def _in_order(
+    pool: ProcessPoolExecutor,
+    work: Callable[[Loader], PreparedImage],
+    loaders: list[Loader],
+    chunk: int,
+    ahead: int,
+) -> Iterator[PreparedImage]:
+    """``pool.map(work, loaders, chunksize=chunk)``, but with ``ahead`` chunks handed
+    over at a time, not the whole folder at once as ``map`` does: a run that stops
+    leaves only those to finish, and finished files wait in memory only that long."""
+    chunks = (loaders[start : start + chunk] for start in range(0, len(loaders), chunk))
+    pending = collections.deque(
+        pool.submit(prepare_each, work, files)
+        for files in itertools.islice(chunks, ahead)
+    )
+    while pending:
+        done = pending.popleft().result()
+        pending.extend(
+            pool.submit(prepare_each, work, files)
+            for files in itertools.islice(chunks, 1)
+        )
+        yield from done
 
 
 @contextlib.contextmanager
