@@ -21,7 +21,7 @@ training time over its seeds (mean, min, max; the time also as a share of the
 reference's), and writes both, versioned, to data/08_reporting/benchmark.json/ and
 benchmark.md/.
 
-    python scripts/benchmark.py                       # everything, about 50 minutes
+    python scripts/benchmark.py                       # everything (make bench)
     python scripts/benchmark.py --only reference default --no-inference
     python scripts/benchmark.py --accurate-seeds 0    # no accurate
 """

@@ -97,3 +97,14 @@ def test_one_hot_labels_encodes_each_label_as_its_class(dataset_params):
     assert targets.dtype == np.float32 and targets.shape == (3, 10)
     np.testing.assert_array_equal(targets.argmax(axis=1), labels)
     np.testing.assert_array_equal(targets.sum(axis=1), [1, 1, 1])
+
+
+@pytest.mark.parametrize("fraction", [0.001, 0.999])
+def test_a_split_leaving_a_class_out_is_an_error_naming_the_parameter(
+    sample_train, fraction
+):
+    images, labels = sample_train  # a few hundred images: 0.001 holds out one
+    with pytest.raises(ValueError, match=rf"validation_fraction={fraction} holds out"):
+        split_validation_set(
+            images, labels, SplitParams(validation_fraction=fraction, seed=0)
+        )

@@ -99,6 +99,10 @@ def test_classification_report_as_table_and_text():
     assert rows.loc["one", "recall"] == pytest.approx(1.0)
     assert rows.loc["zero", "precision"] == pytest.approx(0.5)
     assert rows.loc["two", "support"] == 2
+    accuracy = rows.loc["accuracy"]  # one number, over all six images
+    assert accuracy["f1-score"] == pytest.approx(4 / 6) and accuracy["support"] == 6
+    assert np.isnan(accuracy["precision"]) and np.isnan(accuracy["recall"])
+    assert rows.loc["macro avg", "support"] == 6
     assert "zero" in text and "macro avg" in text and "0.6667" in text
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 
 import numpy as np
 
@@ -69,6 +70,7 @@ def split_validation_set(
     if split.validation_fraction == 0:
         logger.info("Kept all %d training images; no validation set.", len(images))
         return images, labels, images[:0], labels[:0]
+    _check_split(labels, split.validation_fraction)
     train_images, validation_images, train_labels, validation_labels = train_test_split(
         images,
         labels,
@@ -82,6 +84,21 @@ def split_validation_set(
         len(validation_images),
     )
     return train_images, train_labels, validation_images, validation_labels
+
+
+def _check_split(labels: np.ndarray, fraction: float) -> None:
+    """A stratified split needs each class on both sides (scikit-learn's own error
+    would not name the parameter)."""
+    counts = np.bincount(labels)
+    classes, held_out = np.count_nonzero(counts), math.ceil(fraction * len(labels))
+    if min(held_out, len(labels) - held_out) < classes or counts[counts > 0].min() < 2:
+        raise ValueError(
+            f"data_processing.validation_fraction={fraction} holds out {held_out} of "
+            f"{len(labels)} training images, but a stratified split needs each of the "
+            f"{classes} classes on both sides, so at least {classes} images on each "
+            "side and two of every class: hold out more (or fewer) images, or set it "
+            "to 0 for no validation set."
+        )
 
 
 def one_hot_labels(labels: np.ndarray, dataset: DatasetParams) -> np.ndarray:

@@ -89,7 +89,11 @@ def build_classification_report(
         "digits": 4,
         "zero_division": 0,
     }
-    table = pd.DataFrame(classification_report(**kwargs, output_dict=True)).T
+    rows = classification_report(**kwargs, output_dict=True)
+    # Accuracy is one number, not a precision, recall and F1: as in the text report,
+    # its row has only the F1 column and all the images as support.
+    rows["accuracy"] = {"f1-score": rows["accuracy"], "support": len(test_labels)}
+    table = pd.DataFrame(rows).T
     table["support"] = table["support"].astype(int)
     table.index.name = "class"
     return table.reset_index(), classification_report(**kwargs)
@@ -138,9 +142,9 @@ def plot_confusion_matrix(confusion: pd.DataFrame) -> Figure:
 
 def plot_training_curves(model_card: ModelCard) -> Figure:
     """Plots loss and accuracy per epoch, training against validation (per network)."""
-    training = model_card.history
-    history = pd.DataFrame([record.model_dump() for record in training.records])
-    members = history.groupby("member")
+    history = model_card.history
+    epochs_table = pd.DataFrame([record.model_dump() for record in history.records])
+    members = epochs_table.groupby("member")
     figure = Figure(figsize=(10, 4), layout="constrained")
     for axes, metric in zip(figure.subplots(1, 2), ["loss", "accuracy"]):
         for member, epochs in members:
@@ -153,7 +157,7 @@ def plot_training_curves(model_card: ModelCard) -> Figure:
                 label="training" if first else None,
                 **style,
             )
-            if training.validated:
+            if history.validated:
                 axes.plot(
                     epochs["epoch"],
                     epochs[f"val_{metric}"],
@@ -161,7 +165,7 @@ def plot_training_curves(model_card: ModelCard) -> Figure:
                     label="validation" if first else None,
                     **style,
                 )
-        axes.axvline(training.best_epoch, color="grey", linestyle=":", label="kept")
+        axes.axvline(history.best_epoch, color="grey", linestyle=":", label="kept")
         title = metric.capitalize()
         if len(members) > 1:
             title += f" ({len(members)} networks, the first one solid)"

@@ -38,8 +38,8 @@ def train_model(
     Returns:
         The trained model, and its history: every epoch of every network, the wall
         time, the epoch kept, the parameter count, the image counts, the parameters.
-        No Keras type in the signature: Kedro reads it to validate ``training``.
     """
+    # No Keras type in the signature: Kedro reads it to validate ``training``.
     import_keras()  # TensorFlow starts, quietly, only when a pipeline trains
     from .network import average_ensemble, fit_network  # noqa: PLC0415
 
@@ -61,7 +61,7 @@ def train_model(
     model = members[0] if len(members) == 1 else average_ensemble(members)
     first = [record for record in records if record.member == 1]
     # Early stopping restores the epoch of least val_loss; without it, the last is kept.
-    stopped_early = training.fit.early_stopping_patience > 0
+    early_stopping = training.fit.early_stopping_patience > 0
     history = TrainingHistory(
         training_seconds=round(time.perf_counter() - start, 2),
         parameters=model.count_params(),
@@ -69,7 +69,7 @@ def train_model(
         validation_images=len(validation_images),
         best_epoch=(
             int(np.argmin([record.val_loss for record in first])) + 1
-            if stopped_early
+            if early_stopping
             else len(first)
         ),
         hyperparameters=training,
