@@ -1,4 +1,4 @@
-"""The served model's reading of files: the pipeline's preprocessing, limits included."""
+"""The served model reads files with the pipeline's preprocessing, limits included."""
 
 from __future__ import annotations
 

@@ -3,10 +3,10 @@
 ``DigitReader`` takes a DataFrame with a column ``image`` of file bytes (any format and
 size Pillow reads) and answers one row per image with the columns of the inference
 pipeline's ``predictions.csv``: ``prediction``, ``confidence``, ``p0``..., ``digits``,
-``digit_confidences`` and ``status``. It runs the same functions as the pipeline (``nodes.preparer``, with the
-same limits, ``inference.time_limit`` included, and ``classify_prepared``): there is one
-preprocessing code path, never a copy. A broken or too slow file gets its status, as in
-the pipeline, and the other images are still answered.
+``digit_confidences`` and ``status``. It runs the same functions as the pipeline
+(``nodes.preparer``, with the same limits, ``inference.time_limit`` included, and
+``classify_prepared``): there is one preprocessing code path, never a copy. A broken or
+too slow file gets its status, as in the pipeline, and the other images are answered.
 
 Every training run logs one (``hooks/registry.py``): the Keras file and its card as
 artifacts, the package's code beside them, the class names in the model's metadata.

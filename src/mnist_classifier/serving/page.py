@@ -6,8 +6,9 @@ Content-Security-Policy that lets the page load from and send to this server onl
 ``GET /about`` tells the page the model, its classes and limits. ``POST /read`` takes
 one image file as the raw request body and answers a ``Reading``: the digit or number
 read, how sure the model is (every class's probability for a single digit), the 28x28
-view the model saw and a thumbnail, or why the file cannot be read. It runs the served model's own code (``DigitReader.read``), so the page
-reads a file exactly as the inference pipeline and ``/invocations`` do.
+view the model saw and a thumbnail, or why the file cannot be read. It runs the served
+model's own code (``DigitReader.read``), so the page reads a file exactly as the
+inference pipeline and ``/invocations`` do.
 """
 
 from __future__ import annotations
@@ -119,8 +120,8 @@ def _reason(status: str, about: About) -> str | None:
         )
     if status == "timed out" and about.time_limit:
         return (
-            f"Reading it took longer than {about.time_limit:g} s, the most one file may "
-            "take (inference.time_limit): send a smaller or simpler copy."
+            f"Reading it took longer than {about.time_limit:g} s, the most one file "
+            "may take (inference.time_limit): send a smaller or simpler copy."
         )
     if status.startswith("unreadable"):
         return f"The file is damaged or cut short ({status}): save or export it again."

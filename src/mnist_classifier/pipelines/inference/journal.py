@@ -4,7 +4,8 @@ Each run adds its rows to the folder's journal (catalog: ``classified_files``) b
 batch, each row with the file's stamp (``FileStampDataset``), the model version and the
 layout that made it. A row still answers for its file while all three hold; a file
 without one (new, changed, read by another model or layout, or ``RETRIED``: "timed
-out" or "too large" last time) is read again. Rows of a batch that two runs both read are equal, whichever is kept.
+out" or "too large" last time) is read again. Rows of a batch that two runs both read
+are equal, whichever is kept.
 """
 
 from __future__ import annotations
