@@ -8,7 +8,12 @@ from pathlib import Path
 import pytest
 from kedro_datasets.partitions import PartitionedDataset
 
-from mnist_classifier.datasets import ImageFileDataset, NotRegularFileError
+from mnist_classifier.datasets import (
+    FileTooLargeError,
+    ImageFileDataset,
+    NotRegularFileError,
+)
+from mnist_classifier.pipelines.inference.reading import prepare
 from tests.conftest import within
 
 
@@ -46,3 +51,21 @@ def test_a_folder_lists_a_fifo_and_its_neighbours_still_load(tmp_path: Path):
     assert sorted(partitions) == ["good.png", "pipe.png"]
     assert partitions["good.png"]() == b"good"
     assert isinstance(within(partitions["pipe.png"]), NotRegularFileError)
+
+
+def test_a_file_over_max_bytes_is_refused_before_it_is_read(tmp_path: Path):
+    video = tmp_path / "clip.mp4"
+    with video.open("wb") as file:  # 2 GB that take no disk (sparse) and no memory
+        file.truncate(2 * 10**9)
+    with pytest.raises(FileTooLargeError, match=r"2,000,000,000 bytes, over max_bytes"):
+        ImageFileDataset(filepath=str(video), max_bytes=400_000_000).load()
+    (tmp_path / "a.png").write_bytes(b"x" * 100)
+    assert ImageFileDataset(filepath=str(tmp_path / "a.png"), max_bytes=100).load()
+    assert (
+        prepare(
+            ImageFileDataset(filepath=str(video), max_bytes=10).load,
+            False,
+            max_pixels=1000,
+        ).status
+        == "too large"
+    )

@@ -4,12 +4,17 @@ from .atomic_dataset import AtomicDataset
 from .classifier_dataset import ClassifierDataset
 from .file_stamp_dataset import FileStampDataset
 from .idx_dataset import IDXDataset
-from .image_file_dataset import ImageFileDataset, NotRegularFileError
+from .image_file_dataset import (
+    FileTooLargeError,
+    ImageFileDataset,
+    NotRegularFileError,
+)
 
 __all__ = [
     "AtomicDataset",
     "ClassifierDataset",
     "FileStampDataset",
+    "FileTooLargeError",
     "IDXDataset",
     "ImageFileDataset",
     "NotRegularFileError",

@@ -20,7 +20,7 @@ from kedro.io import DatasetError
 from PIL import ExifTags, Image, ImageOps
 from scipy import ndimage
 
-from mnist_classifier.datasets import NotRegularFileError
+from mnist_classifier.datasets import FileTooLargeError, NotRegularFileError
 
 #: MNIST's frame and the box the digit is fitted into, in pixels.
 FRAME_SIZE = 28
@@ -119,7 +119,12 @@ def _status(error: BaseException) -> str:
         error = error.__cause__  # the catalog wraps what Pillow raised
     if isinstance(error, NotRegularFileError):
         return "not a regular file"
-    if isinstance(error, Image.DecompressionBombError | Image.DecompressionBombWarning):
+    if isinstance(
+        error,
+        Image.DecompressionBombError
+        | Image.DecompressionBombWarning
+        | FileTooLargeError,
+    ):
         return "too large"
     if isinstance(error, Image.UnidentifiedImageError):
         return "not an image"
