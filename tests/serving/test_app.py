@@ -268,3 +268,26 @@ async def test_a_client_that_leaves_mid_body_is_no_server_error(caplog):
     start = next(m for m in sent if m["type"] == "http.response.start")
     assert start["status"] == 400
     assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+@pytest.mark.anyio
+async def test_a_chunked_body_over_the_limit_is_refused_without_reading_it_all():
+    sent = 0
+
+    async def chunks():  # no Content-Length: the size is known only as it arrives
+        nonlocal sent
+        for _ in range(1000):
+            sent += 1
+            yield b"x" * 1000
+
+    app = create_app(fake_predict, max_request_bytes=LIMIT)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+        response = await client.post(
+            "/invocations",
+            content=chunks(),
+            headers={"Content-Type": "application/json"},
+        )
+    assert response.status_code == 413
+    assert "over the limit" in response.json()["error"]
+    assert sent <= 10 * LIMIT // 1000 + 1  # read up to ten times the limit, no more
