@@ -143,6 +143,22 @@ def test_a_failure_of_the_server_is_a_500_without_a_trace():
     assert "secret" not in response.text and "Traceback" not in response.text
 
 
+async def post_each(transport: httpx.ASGITransport, files: list[bytes]) -> list:
+    """Posts each file in a request of its own, all at once; their responses."""
+    async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+        return await asyncio.gather(
+            *(
+                client.post(
+                    "/invocations",
+                    json={
+                        "dataframe_split": {"columns": ["image"], "data": [[b64(f)]]}
+                    },
+                )
+                for f in files
+            )
+        )
+
+
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
@@ -159,19 +175,7 @@ async def test_concurrent_requests_share_one_call_and_get_their_own_rows():
 
     app = create_app(slow_predict, max_request_bytes=LIMIT)
     files = [b"\x89PNG one", b"junk", b"\x89PNG three", b"more junk", b"\x89PNG five"]
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
-        responses = await asyncio.gather(
-            *(
-                client.post(
-                    "/invocations",
-                    json={
-                        "dataframe_split": {"columns": ["image"], "data": [[b64(f)]]}
-                    },
-                )
-                for f in files
-            )
-        )
+    responses = await post_each(httpx.ASGITransport(app=app), files)
     statuses = [response.json()["predictions"][0]["status"] for response in responses]
     assert statuses == ["ok", "not an image", "ok", "not an image", "ok"]
     assert sum(calls) == 5 and max(calls) > 1  # fewer calls than requests
@@ -211,18 +215,7 @@ async def test_a_request_that_breaks_the_model_fails_alone():
     app = create_app(fragile_predict, max_request_bytes=LIMIT)
     files = [b"\x89PNG one", b"\x89PNG two", b"poison", b"\x89PNG four", b"junk"]
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
-        responses = await asyncio.gather(
-            *(
-                client.post(
-                    "/invocations",
-                    json={
-                        "dataframe_split": {"columns": ["image"], "data": [[b64(f)]]}
-                    },
-                )
-                for f in files
-            )
-        )
+    responses = await post_each(transport, files)
     assert [response.status_code for response in responses] == [200, 200, 500, 200, 200]
     statuses = [r.json()["predictions"][0]["status"] for r in responses if r.is_success]
     assert statuses == ["ok", "ok", "ok", "not an image"]

@@ -87,10 +87,12 @@ def test_runs_that_train_nothing_register_nothing(project_copy: Path):
     assert len(versions) == 1
 
 
-def test_serving_without_a_model_is_one_clear_line(project_copy: Path):
+def refused(project: Path, *options: str) -> str:
+    """The one line ``python -m mnist_classifier.serving`` stops with (status 1)."""
     result = subprocess.run(
-        [sys.executable, "-m", "mnist_classifier.serving", "--port", str(free_port())],
-        cwd=project_copy,
+        [sys.executable, "-m", "mnist_classifier.serving", *options]
+        + ["--port", str(free_port())],
+        cwd=project,
         env=server_environment(),
         capture_output=True,
         text=True,
@@ -99,6 +101,11 @@ def test_serving_without_a_model_is_one_clear_line(project_copy: Path):
     )
     assert result.returncode == 1
     (line,) = result.stderr.strip().splitlines()
+    return line
+
+
+def test_serving_without_a_model_is_one_clear_line(project_copy: Path):
+    line = refused(project_copy)
     assert "no model" in line and "make run" in line
     assert not (project_copy / "mlruns").exists()  # and no empty store made
 
@@ -214,18 +221,7 @@ def test_bad_requests_get_4xx_and_the_server_stays_up(served):
 )
 def test_a_model_that_is_not_there_is_one_clear_line(served, model_uri):
     project, _ = served
-    result = subprocess.run(
-        [sys.executable, "-m", "mnist_classifier.serving", "--model-uri", model_uri]
-        + ["--port", str(free_port())],
-        cwd=project,
-        env=server_environment(),
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
-    assert result.returncode == 1
-    (line,) = result.stderr.strip().splitlines()
+    line = refused(project, "--model-uri", model_uri)
     assert line.startswith(f"Cannot serve {model_uri}: ")
 
 
