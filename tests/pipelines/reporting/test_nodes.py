@@ -93,7 +93,7 @@ def test_compute_metrics():
 
 
 def test_classification_report_as_table_and_text():
-    table, text = build_classification_report(PROBABILITIES, LABELS, DATASET)
+    table, text = build_classification_report(PROBABILITIES, LABELS, CARD)
     rows = table.set_index("class")
     assert list(rows.index[:3]) == ["zero", "one", "two"]
     assert rows.loc["one", "recall"] == pytest.approx(1.0)
@@ -107,7 +107,7 @@ def test_classification_report_as_table_and_text():
 
 
 def test_confusion_matrix_counts_true_against_predicted():
-    matrix = build_confusion_matrix(PROBABILITIES, LABELS, DATASET)
+    matrix = build_confusion_matrix(PROBABILITIES, LABELS, CARD)
     counts = matrix.set_index("true")
     assert list(counts.columns) == ["zero", "one", "two"]
     assert counts.loc["zero"].tolist() == [1, 1, 0]
@@ -116,9 +116,7 @@ def test_confusion_matrix_counts_true_against_predicted():
 
 
 def test_confusion_matrix_plot_is_labelled():
-    figure = plot_confusion_matrix(
-        build_confusion_matrix(PROBABILITIES, LABELS, DATASET)
-    )
+    figure = plot_confusion_matrix(build_confusion_matrix(PROBABILITIES, LABELS, CARD))
     axes = figure.axes[0]
     assert [label.get_text() for label in axes.get_xticklabels()] == [
         "zero",
@@ -148,7 +146,7 @@ def test_training_curves_without_a_validation_set():
 
 def test_misclassified_grid_shows_the_most_confident_mistakes_first():
     images = np.arange(6 * 28 * 28, dtype=np.uint8).reshape(6, 28, 28)
-    figure = plot_misclassified(images, PROBABILITIES, LABELS, DATASET, REPORTING)
+    figure = plot_misclassified(images, PROBABILITIES, LABELS, CARD, REPORTING)
     titles = [axes.get_title() for axes in figure.axes if axes.get_title()]
     assert titles == [
         "true two, predicted zero\n90% sure (#5)",
@@ -159,15 +157,13 @@ def test_misclassified_grid_shows_the_most_confident_mistakes_first():
 def test_misclassified_grid_with_no_mistakes():
     perfect = np.eye(3, dtype=np.float32)[LABELS]
     figure = plot_misclassified(
-        np.zeros((6, 28, 28), np.uint8), perfect, LABELS, DATASET, REPORTING
+        np.zeros((6, 28, 28), np.uint8), perfect, LABELS, CARD, REPORTING
     )
     assert "0 of 0 misclassified" in figure.get_suptitle()
 
 
 def test_report_tables_are_dataframes():
-    assert isinstance(
-        build_confusion_matrix(PROBABILITIES, LABELS, DATASET), pd.DataFrame
-    )
+    assert isinstance(build_confusion_matrix(PROBABILITIES, LABELS, CARD), pd.DataFrame)
 
 
 def test_collect_experiment_metrics():

@@ -14,7 +14,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from mnist_classifier.classifier import ModelCard, TrainedClassifier
-from mnist_classifier.params import DatasetParams, ReportingParams
+from mnist_classifier.params import ReportingParams
 
 logger = logging.getLogger(__name__)
 
@@ -76,16 +76,17 @@ def compute_metrics(
 
 
 def build_classification_report(
-    test_probabilities: np.ndarray, test_labels: np.ndarray, dataset: DatasetParams
+    test_probabilities: np.ndarray, test_labels: np.ndarray, model_card: ModelCard
 ) -> tuple[pd.DataFrame, str]:
-    """Tabulates per-class precision, recall, F1 and support, as a table and as text."""
+    """Tabulates per-class precision, recall, F1 and support, as a table and as text,
+    in the classes of the model (its card)."""
     from sklearn.metrics import classification_report  # noqa: PLC0415
 
     kwargs = {
         "y_true": test_labels,
         "y_pred": test_probabilities.argmax(axis=1),
-        "labels": range(len(dataset.class_names)),
-        "target_names": dataset.class_names,
+        "labels": range(len(model_card.class_names)),
+        "target_names": model_card.class_names,
         "digits": 4,
         "zero_division": 0,
     }
@@ -100,10 +101,11 @@ def build_classification_report(
 
 
 def build_confusion_matrix(
-    test_probabilities: np.ndarray, test_labels: np.ndarray, dataset: DatasetParams
+    test_probabilities: np.ndarray, test_labels: np.ndarray, model_card: ModelCard
 ) -> pd.DataFrame:
-    """Counts test images per (true class, predicted class) pair."""
-    names = dataset.class_names
+    """Counts test images per (true class, predicted class) pair, in the model's
+    classes."""
+    names = model_card.class_names
     from sklearn.metrics import confusion_matrix  # noqa: PLC0415
 
     counts = confusion_matrix(
@@ -179,7 +181,7 @@ def plot_misclassified(
     test_images: np.ndarray,
     test_probabilities: np.ndarray,
     test_labels: np.ndarray,
-    dataset: DatasetParams,
+    model_card: ModelCard,
     reporting: ReportingParams,
 ) -> Figure:
     """Shows the test images the model got wrong with the most confidence."""
@@ -193,7 +195,7 @@ def plot_misclassified(
     figure.suptitle(
         f"Most confident mistakes: {len(worst)} of {len(wrong)} misclassified test images"
     )
-    names = dataset.class_names
+    names = model_card.class_names
     for axes, index in zip(figure.subplots(rows, columns, squeeze=False).flat, worst):
         axes.imshow(test_images[index], cmap="gray_r")
         axes.set_title(
