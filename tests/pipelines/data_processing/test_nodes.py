@@ -108,3 +108,14 @@ def test_a_split_leaving_a_class_out_is_an_error_naming_the_parameter(
         split_validation_set(
             images, labels, SplitParams(validation_fraction=fraction, seed=0)
         )
+
+
+def test_a_class_with_one_image_is_an_error_naming_it(sample_train):
+    images, labels = sample_train
+    keep = np.flatnonzero(labels != 3)
+    images, labels = images[[*keep, 0]], labels[[*keep, 0]]
+    labels[-1] = 3  # one image of class 3
+    with pytest.raises(ValueError, match="class 3 has one"):
+        split_validation_set(
+            images, labels, SplitParams(validation_fraction=0.1, seed=0)
+        )

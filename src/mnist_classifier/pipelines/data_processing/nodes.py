@@ -89,15 +89,21 @@ def split_validation_set(
 def _check_split(labels: np.ndarray, fraction: float) -> None:
     """A stratified split needs each class on both sides (scikit-learn's own error
     would not name the parameter)."""
-    counts = np.bincount(labels)
-    classes, held_out = np.count_nonzero(counts), math.ceil(fraction * len(labels))
-    if min(held_out, len(labels) - held_out) < classes or counts[counts > 0].min() < 2:
+    counts, images = np.bincount(labels), len(labels)
+    classes, held_out = np.count_nonzero(counts), math.ceil(fraction * images)
+    alone = np.flatnonzero(counts == 1)
+    if alone.size:
+        raise ValueError(
+            f"data_processing.validation_fraction={fraction}: a stratified split needs "
+            f"two images of every class, and class {alone[0]} has one: add images of "
+            "it, or set it to 0 for no validation set."
+        )
+    if min(held_out, images - held_out) < classes:
         raise ValueError(
             f"data_processing.validation_fraction={fraction} holds out {held_out} of "
-            f"{len(labels)} training images, but a stratified split needs each of the "
-            f"{classes} classes on both sides, so at least {classes} images on each "
-            "side and two of every class: hold out more (or fewer) images, or set it "
-            "to 0 for no validation set."
+            f"{images} training images, but a stratified split needs each of the "
+            f"{classes} classes on both sides: set it between {classes / images:.4g} "
+            f"and {(images - classes) / images:.4g}, or to 0 for no validation set."
         )
 
 
