@@ -538,7 +538,7 @@ def test_workers_are_handed_a_few_chunks_at_a_time_not_the_whole_folder(
     work = nodes.preparer(InferenceParams(input_dir="x"), with_thumbnail=False)
     with nodes._prepared(work, loads, 2, numbers=False) as results:
         taken = list(itertools.islice(results, nodes.CHUNK))
-        time.sleep(3)  # about 2 s for the whole folder
+        time.sleep(3)  # time for the workers to read all 640, had they been handed all
         started = len(list(tmp_path.iterdir()))
     assert [item.status for item in taken] == ["ok"] * nodes.CHUNK
     assert started <= (2 + nodes.AHEAD * 2) * nodes.CHUNK < count
