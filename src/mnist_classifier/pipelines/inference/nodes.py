@@ -156,8 +156,8 @@ def preview_sheet_images(
     """
     # Not files that timed out: each could take the whole time limit again.
     readable = predictions["image"][predictions["status"] != "timed out"]
-    shown = [name for name in readable if name in digit_images]
-    shown = shown[: inference.sheet_images]
+    present = (name for name in readable if name in digit_images)
+    shown = list(itertools.islice(present, inference.sheet_images))
     work = preparer(inference, with_thumbnail=True)
     loaders = [digit_images[name] for name in shown]
     numbers = inference.layout == "number"
