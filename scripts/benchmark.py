@@ -133,7 +133,7 @@ def run_kedro(env: str | None, seed: int) -> dict:
     )
     epochs_seconds = sum(record.seconds for record in history.records)
     return {
-        "test_accuracy": metrics["test_accuracy"],
+        "test_accuracy": metrics.test_accuracy,
         "training_seconds": history.training_seconds,
         "epochs": history.epochs,
         "training_images": history.training_images,

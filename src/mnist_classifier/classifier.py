@@ -79,6 +79,34 @@ class ModelCard(_Record):
     history: TrainingHistory
 
 
+class Evaluation(_Record):
+    """How a trained classifier did on the test set, and what its training cost: one
+    flat, comparable record per run (``metrics.json``, MLflow's metrics, the registry).
+    """
+
+    test_accuracy: float = Field(ge=0, le=1)
+    test_loss: float = Field(ge=0)
+    macro_precision: float = Field(ge=0, le=1)
+    macro_recall: float = Field(ge=0, le=1)
+    macro_f1: float = Field(ge=0, le=1)
+    test_images: PositiveInt
+    dataset: str = Field(min_length=1)
+    parameters: PositiveInt
+    training_seconds: float
+    epochs: PositiveInt
+    best_epoch: PositiveInt
+    hyperparameters: TrainingParams
+
+    def numbers(self) -> dict[str, float]:
+        """Every number of the record as a float, by name (the nested
+        hyper-parameters are the run's parameters, not its metrics)."""
+        return {
+            name: float(value)
+            for name, value in self.model_dump().items()
+            if isinstance(value, int | float) and not isinstance(value, bool)
+        }
+
+
 @dataclass(frozen=True)
 class TrainedNetwork:
     """What the training node hands on: the fitted Keras model and how it was fitted."""

@@ -9,6 +9,7 @@ from .image_file_dataset import (
     ImageFileDataset,
     NotRegularFileError,
 )
+from .record_dataset import RecordDataset
 
 __all__ = [
     "AtomicDataset",
@@ -18,4 +19,5 @@ __all__ = [
     "IDXDataset",
     "ImageFileDataset",
     "NotRegularFileError",
+    "RecordDataset",
 ]

@@ -21,7 +21,7 @@ from kedro.pipeline import Pipeline
 from kedro.pipeline.node import Node
 from mlflow.models.model import ModelInfo
 
-from mnist_classifier.classifier import TrainedClassifier
+from mnist_classifier.classifier import Evaluation, TrainedClassifier
 from mnist_classifier.params import InferenceParams
 from mnist_classifier.serving.digit_reader import log_digit_reader
 from mnist_classifier.serving.registry import register, registered_name
@@ -62,13 +62,17 @@ class ModelRegistryHook:
             info = log_digit_reader(data, self.inference, self.name)
             self.logged = (info, data.card.dataset)
             logger.info("Logged the model to MLflow as %s.", info.model_uri)
-        elif dataset_name == self.metrics and self.logged is not None:
+        elif (
+            dataset_name == self.metrics
+            and isinstance(data, Evaluation)
+            and self.logged is not None
+        ):
             info, dataset = self.logged
             register(
                 mlflow.MlflowClient(),
                 registered_name(dataset),
                 info.model_uri,
                 kedro_run_id=str(self.run_params.get("run_id")),
-                test_accuracy=float(data["test_accuracy"]),
+                test_accuracy=data.test_accuracy,
             )
             self.logged = None

@@ -80,16 +80,16 @@ CARD = card()
 
 def test_compute_metrics():
     metrics = compute_metrics(PROBABILITIES, LABELS, CARD)
-    assert metrics["test_accuracy"] == pytest.approx(4 / 6)
+    assert metrics.test_accuracy == pytest.approx(4 / 6)
     expected_loss = -np.mean(np.log([0.8, 0.2, 0.8, 0.6, 0.8, 0.05]))
-    assert metrics["test_loss"] == pytest.approx(expected_loss, rel=1e-5)
+    assert metrics.test_loss == pytest.approx(expected_loss, rel=1e-5)
     # Precision per class: 1/2, 2/3, 1/1; recall: 1/2, 1, 1/2.
-    assert metrics["macro_precision"] == pytest.approx((1 / 2 + 2 / 3 + 1) / 3)
-    assert metrics["macro_recall"] == pytest.approx((1 / 2 + 1 + 1 / 2) / 3)
-    assert 0 < metrics["macro_f1"] < 1
-    assert metrics["parameters"] == 1234 and metrics["epochs"] == 3
-    assert metrics["training_seconds"] == 12.5 and metrics["test_images"] == 6
-    assert metrics["dataset"] == "tiny" and metrics["hyperparameters"]["seed"] == 1
+    assert metrics.macro_precision == pytest.approx((1 / 2 + 2 / 3 + 1) / 3)
+    assert metrics.macro_recall == pytest.approx((1 / 2 + 1 + 1 / 2) / 3)
+    assert 0 < metrics.macro_f1 < 1
+    assert metrics.parameters == 1234 and metrics.epochs == 3
+    assert metrics.training_seconds == 12.5 and metrics.test_images == 6
+    assert metrics.dataset == "tiny" and metrics.hyperparameters.seed == 1
 
 
 def test_classification_report_as_table_and_text():
@@ -202,5 +202,7 @@ def test_an_ensembles_networks_are_plotted_and_tracked_one_after_another():
     )
     figure = plot_training_curves(two)
     assert "2 networks" in figure.axes[0].get_title()
-    tracked = collect_experiment_metrics(two, {})
+    tracked = collect_experiment_metrics(
+        two, compute_metrics(PROBABILITIES, LABELS, two)
+    )
     assert [point["step"] for point in tracked["loss"]] == [1, 2, 3, 4, 5, 6]

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import keras
 import numpy as np
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
-from kedro_datasets.json import JSONDataset
 from kedro_datasets.matplotlib import MatplotlibDataset
 from kedro_datasets.pandas import CSVDataset
 from kedro_datasets.text import TextDataset
 from PIL import Image
 
-from mnist_classifier.classifier import TrainedClassifier
+from mnist_classifier.classifier import Evaluation, TrainedClassifier
+from mnist_classifier.datasets import RecordDataset
 from mnist_classifier.params import ReportingParams
 from mnist_classifier.pipelines.reporting import create_pipeline
 
@@ -32,7 +33,7 @@ def test_pipeline_writes_every_report(
         ]
     )
     files = {
-        "metrics": (JSONDataset, "metrics.json"),
+        "metrics": (partial(RecordDataset, record=Evaluation), "metrics.json"),
         "classification_report": (CSVDataset, "report.csv"),
         "classification_report_text": (TextDataset, "report.txt"),
         "confusion_matrix": (CSVDataset, "confusion.csv"),
@@ -64,7 +65,7 @@ def test_pipeline_writes_every_report(
             image.verify()
     metrics = catalog.load("metrics")
     predictions = model.predict(images, verbose=0).argmax(1)
-    assert metrics["test_accuracy"] == np.mean(predictions == labels)
+    assert metrics.test_accuracy == np.mean(predictions == labels)
     confusion = catalog.load("confusion_matrix").set_index("true")
     assert confusion.to_numpy().sum() == len(labels)
     assert np.trace(confusion.to_numpy()) == (predictions == labels).sum()

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from mnist_classifier.classifier import ModelCard, TrainedClassifier
+from mnist_classifier.classifier import Evaluation, ModelCard, TrainedClassifier
 from mnist_classifier.params import ReportingParams
 
 logger = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ def compute_metrics(
     test_probabilities: np.ndarray,
     test_labels: np.ndarray,
     model_card: ModelCard,
-) -> dict[str, Any]:
+) -> Evaluation:
     """Summarises test performance and training cost in one flat, comparable record."""
     history = model_card.history
     from sklearn import metrics as sk  # noqa: PLC0415
@@ -44,35 +44,31 @@ def compute_metrics(
     precision, recall, f1, _ = sk.precision_recall_fscore_support(
         test_labels, predictions, average="macro", zero_division=0
     )
-    metrics = {
-        "test_accuracy": float(sk.accuracy_score(test_labels, predictions)),
-        "test_loss": float(
-            sk.log_loss(
-                test_labels,
-                test_probabilities,
-                labels=range(test_probabilities.shape[1]),
-            )
+    evaluation = Evaluation(
+        test_accuracy=sk.accuracy_score(test_labels, predictions),
+        test_loss=sk.log_loss(
+            test_labels, test_probabilities, labels=range(test_probabilities.shape[1])
         ),
-        "macro_precision": float(precision),
-        "macro_recall": float(recall),
-        "macro_f1": float(f1),
-        "test_images": len(test_labels),
-        "dataset": model_card.dataset,
-        "parameters": history.parameters,
-        "training_seconds": history.training_seconds,
-        "epochs": history.epochs,
-        "best_epoch": history.best_epoch,
-        "hyperparameters": history.hyperparameters.model_dump(mode="json"),
-    }
+        macro_precision=precision,
+        macro_recall=recall,
+        macro_f1=f1,
+        test_images=len(test_labels),
+        dataset=model_card.dataset,
+        parameters=history.parameters,
+        training_seconds=history.training_seconds,
+        epochs=history.epochs,
+        best_epoch=history.best_epoch,
+        hyperparameters=history.hyperparameters,
+    )
     logger.info(
         "Test accuracy %.2f%% (loss %.4f, macro F1 %.4f) after %d epochs in %.0f s.",
-        100 * metrics["test_accuracy"],
-        metrics["test_loss"],
-        metrics["macro_f1"],
-        metrics["epochs"],
-        metrics["training_seconds"],
+        100 * evaluation.test_accuracy,
+        evaluation.test_loss,
+        evaluation.macro_f1,
+        evaluation.epochs,
+        evaluation.training_seconds,
     )
-    return metrics
+    return evaluation
 
 
 def build_classification_report(
@@ -209,7 +205,7 @@ def plot_misclassified(
 
 
 def collect_experiment_metrics(
-    model_card: ModelCard, metrics: dict[str, Any]
+    model_card: ModelCard, metrics: Evaluation
 ) -> dict[str, Any]:
     """Turns the per-epoch history and the test metrics into MLflow metric histories.
 
@@ -227,8 +223,6 @@ def collect_experiment_metrics(
         for name in records[0]
     }
     final = {
-        name: {"step": 0, "value": float(value)}
-        for name, value in metrics.items()
-        if isinstance(value, int | float) and not isinstance(value, bool)
+        name: {"step": 0, "value": value} for name, value in metrics.numbers().items()
     }
     return per_epoch | final
