@@ -84,7 +84,7 @@ def _candidates(folder: Path, name: str) -> tuple[np.ndarray, np.ndarray, tuple]
     """A number's candidate digits as the pipeline finds them, but not verified: their
     views, their ink's left and right edges (as shares of the image's width) and
     lattices."""
-    gray = to_grayscale(read_image((folder / name).read_bytes, 10**8))
+    gray = to_grayscale(read_image((folder / name).read_bytes, 10**8, gray=True))
     candidates = find_candidates(gray, verify=False)
     boxes = np.asarray([digit.box for digit in candidates.digits])
     views = np.stack([digit.view for digit in candidates.digits])

@@ -54,7 +54,7 @@ def step_costs(loaders: list[Callable[[], bytes]]) -> dict[str, float]:
         times = [time.perf_counter()]
         data = load()
         times.append(time.perf_counter())
-        image = preprocessing.read_image(lambda data=data: data)
+        image = preprocessing.read_image(lambda data=data: data, gray=True)
         times.append(time.perf_counter())
         gray = preprocessing.to_grayscale(image)
         times.append(time.perf_counter())

@@ -574,6 +574,27 @@ def test_a_camera_sized_jpeg_is_decoded_at_the_size_the_digit_needs(paper_digit)
     assert large.status == "ok" and correlation(large.view, small.view) > 0.9
 
 
+def test_the_digits_are_decoded_in_gray_and_a_thumbnail_in_colour(paper_digit):
+    paper = Image.new("L", paper_digit.size, 255)
+    blue_ink = Image.merge("RGB", (paper_digit, paper_digit, paper))
+    photo = blue_ink.resize((1200, 1200), Image.Resampling.BICUBIC)
+    data = png_bytes(photo, format="JPEG", quality=90)
+
+    assert read_image(lambda: data, gray=True).mode == "L"  # the JPEG's own Y
+    assert read_image(lambda: data).mode == "RGB"
+    for_digits = prepare(lambda: data, False, max_pixels=10**8)
+    for_sheet = prepare(lambda: data, True, max_pixels=10**8)
+    assert for_sheet.thumbnail[..., 2].mean() > for_sheet.thumbnail[..., 0].mean()
+    # The Y stored and Y computed from the decoded colours differ by rounding at most.
+    difference = np.abs(for_digits.view.astype(int) - for_sheet.view).max()
+    assert for_digits.status == "ok" and difference <= 8
+
+
+def test_a_jpeg_far_longer_than_it_is_high_is_read(paper_digit):
+    strip = png_bytes(Image.new("RGB", (4000, 3), "white"), format="JPEG")
+    assert read_image(lambda: strip, gray=True).size == (2000, 2)  # drafted at 1/2
+
+
 def test_a_file_slower_than_the_time_limit_is_timed_out(paper_digit):
     data = png_bytes(paper_digit)
 

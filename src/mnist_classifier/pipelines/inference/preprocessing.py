@@ -78,7 +78,7 @@ def pixel_limit(max_pixels: int) -> Iterator[None]:
 
 
 def read_image(
-    loader: Callable[[], bytes], max_pixels: int | None = None
+    loader: Callable[[], bytes], max_pixels: int | None = None, *, gray: bool = False
 ) -> Image.Image:
     """Reads a file with its loader and decodes it, no larger than the digit needs.
 
@@ -90,7 +90,9 @@ def read_image(
     A JPEG much larger than ``WORKING_SIZE`` is decoded at 1/2, 1/4 or 1/8 of its size
     (Pillow's draft mode: the decoder skips the detail), to the size ``find_ink`` would
     reduce it to anyway: a 12-megapixel photo costs a fraction of its full decode.
-    Each way a file can be bad becomes a status.
+    With ``gray``, a colour JPEG is decoded to its luminance alone (the ``Y`` it
+    stores, which is what ``to_grayscale`` computes from its colours), sparing the
+    colour conversion. Each way a file can be bad becomes a status.
 
     Raises:
         UnusableImageError: ``not a regular file``, ``empty file``, ``too large``,
@@ -103,8 +105,9 @@ def read_image(
         with pixel_limit(max_pixels) if max_pixels else contextlib.nullcontext():
             image = Image.open(io.BytesIO(data))  # the header, and its size checked
         factor = -(-max(image.size) // WORKING_SIZE)
-        if factor > 1:
-            image.draft(None, (image.width // factor, image.height // factor))
+        if factor > 1 or gray:  # draft() changes nothing but JPEGs
+            size = (max(image.width // factor, 1), max(image.height // factor, 1))
+            image.draft("L" if gray else None, size)
         image.load()
         return image
     except Exception as error:  # a broken file can fail anywhere in a decoder

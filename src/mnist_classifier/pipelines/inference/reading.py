@@ -179,7 +179,8 @@ def _prepare(
     loader: Callable[[], bytes], with_thumbnail: bool, max_pixels: int, layout: Layout
 ) -> PreparedImage:
     try:
-        image = read_image(loader, max_pixels)
+        # A thumbnail keeps the colours its owner sees; the digits need none.
+        image = read_image(loader, max_pixels, gray=not with_thumbnail)
     except UnusableImageError as error:
         return PreparedImage((), str(error))
     small = thumbnail(image) if with_thumbnail else None
