@@ -13,7 +13,7 @@ held out to check the fit (the share of whole numbers read right, before and aft
 
     python scripts/fit_number_cuts.py [--model-version <timestamp>] [--epochs 15]
 
-Prints the weights to put in ``numbers.GUIDED``; takes about six minutes on 2 cores.
+Prints the weights to put in ``numbers.GUIDED``.
 """
 
 from __future__ import annotations

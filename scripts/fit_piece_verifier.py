@@ -13,7 +13,7 @@ a candidate is a whole digit when its ink spans, left to right, what a drawn dig
 does (``WrittenNumber.drawn_at``). Seeds 200-207 (touching) and 200-201 (apart) to fit, seed 208
 (touching) held out to report how well it tells them apart.
 
-    python scripts/fit_piece_verifier.py     # about five minutes on 2 cores
+    python scripts/fit_piece_verifier.py
 
 Writes src/mnist_classifier/pipelines/inference/piece_verifier.npz; then refit the
 cut weights on it (``python scripts/fit_number_cuts.py``).

@@ -130,8 +130,8 @@ FOR_DEFAULT = {
     ),
     "narrower_9_epochs": Candidate(
         recipe(256, 9, 0.006, conv_filters=[16, 32, 64]),
-        "batch 256, 9 epochs, peak 0.006, Conv16-Conv32-Conv64 (two thirds of the "
-        "default's time per epoch)",
+        "batch 256, 9 epochs, peak 0.006, Conv16-Conv32-Conv64 (narrower blocks, "
+        "more epochs)",
     ),
     "dropout_000": Candidate(
         recipe(256, 6, 0.006, dropout=0.0),

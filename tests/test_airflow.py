@@ -45,7 +45,11 @@ def run(command: list[str], cwd: Path, environment: dict[str, str]) -> str:
 
 
 def test_the_training_dag_runs_every_task_under_airflow(tmp_path):
-    assert AIRFLOW.exists(), "no .venv-airflow: run `make airflow` first"
+    if not AIRFLOW.exists():  # as the browser tests: required in CI, skipped elsewhere
+        message = "no .venv-airflow: run `make airflow` (`make test` does) first"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
     project = copy_project(tmp_path)
     dags = tmp_path / "dags"
     kedro = Path(sys.executable).parent / "kedro"
@@ -78,8 +82,8 @@ def test_the_training_dag_runs_every_task_under_airflow(tmp_path):
     ended = [line for line in output.splitlines() if "[DAG TEST] end task" in line]
     assert len(ended) == 3  # training, evaluating, plotting the confusion matrix
     assert "DagRun Finished" in output and "state=failed" not in output
-    reports = project / "data/08_reporting/mnist"
-    (model,) = (project / "data/06_models/mnist/classifier.keras").iterdir()
+    reports = project / "data/08_reporting/mnist_sample"
+    (model,) = (project / "data/06_models/mnist_sample/classifier.keras").iterdir()
     assert (model / "classifier.keras").is_file()
     (metrics,) = reports.glob("metrics.json/*/metrics.json")
     assert json.loads(metrics.read_text())["test_accuracy"] > 0.3  # 10 classes

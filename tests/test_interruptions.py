@@ -30,9 +30,9 @@ from tests.conftest import copy_project
 from tests.servers import left_running, stop_group
 from tests.serving.conftest import server_environment
 
-MODELS = "data/06_models/mnist/classifier.keras"
-METRICS = "data/08_reporting/mnist/metrics.json"
-PREDICTIONS = "data/07_model_output/mnist/predictions.csv"
+MODELS = "data/06_models/mnist_sample/classifier.keras"
+METRICS = "data/08_reporting/mnist_sample/metrics.json"
+PREDICTIONS = "data/07_model_output/mnist_sample/predictions.csv"
 
 STOPPER = '''
 """Stops this process at a chosen file write (see tests/test_interruptions.py)."""
@@ -258,7 +258,9 @@ def test_an_interrupted_inference_resumes_where_it_stopped(project, sample_test)
         project, "mv", ".parquet", "SIGINT", *options, params, after=9
     )
     assert stopped.returncode != 0
-    journal = [p.name for p in project.glob("data/07_model_output/mnist/folders/*/*")]
+    journal = [
+        p.name for p in project.glob("data/07_model_output/mnist_sample/folders/*/*")
+    ]
     assert sum(name.endswith(".parquet") for name in journal) == 9
     assert not [name for name in journal if name.endswith(".partial")]  # cleaned up
     resumed = kedro_run(project, *options, params)
@@ -286,7 +288,9 @@ def test_a_cluster_worker_killed_mid_run_loses_and_repeats_no_row(project, sampl
     (folder / "notes.txt").write_text("Not an image.")  # 401 files, 101 batches
     options = ["--pipelines", "inference", "--params"]
     params = "inference.batch_size=4,inference.cluster.workers=2"
-    journal = project / "data/07_model_output/mnist/folders"
+    journal = project / "data/07_model_output/mnist_sample/folders"
+    # The copy's model was trained in the test environment, on the MNIST sample.
+    (project / "conf/distributed/globals.yml").write_text("dataset: mnist_sample\n")
 
     run = start_kedro_run(  # on a local cluster, reading the folder by its URL
         project,

@@ -65,7 +65,7 @@ def test_a_run_records_parameters_metrics_plots_and_model(project_copy: Path):
     assert run.info.status == "FINISHED"
     assert run.info.artifact_uri.startswith((project_copy / "mlruns").as_uri())
     # The Kedro session id, which is also the version folder of the run's artifacts.
-    (version,) = Path("data/08_reporting/mnist/metrics.json").iterdir()
+    (version,) = Path("data/08_reporting/mnist_sample/metrics.json").iterdir()
     assert run.data.tags["run_id"] == version.name
 
     # Parameters: each field of the Pydantic parameter groups, under a flat key.
@@ -82,7 +82,9 @@ def test_a_run_records_parameters_metrics_plots_and_model(project_copy: Path):
     for name in ["test_accuracy", "test_loss", "macro_f1", "epochs", "best_epoch"]:
         assert run.data.metrics[name] == pytest.approx(metrics[name]), name
     # Per-epoch metrics: one value per epoch, step = epoch.
-    card = next(Path("data/06_models/mnist/classifier.keras").glob("*/model_card.json"))
+    card = next(
+        Path("data/06_models/mnist_sample/classifier.keras").glob("*/model_card.json")
+    )
     history = json.loads(card.read_text())["history"]["records"]
     client = MlflowClient()
     for name in ["val_accuracy", "val_loss", "loss", "accuracy", "learning_rate"]:

@@ -65,11 +65,17 @@ def test_notebook_runs_top_to_bottom(project_copy: Path, monkeypatch):
             assert all(output.output_type != "error" for output in cell.outputs)
     # It trained once, in the copy, and classified every file of the folder.
     assert (
-        len(list((project_copy / "data/06_models/mnist/classifier.keras").iterdir()))
+        len(
+            list(
+                (
+                    project_copy / "data/06_models/mnist_sample/classifier.keras"
+                ).iterdir()
+            )
+        )
         == 1
     )
     (predictions_csv,) = (
-        project_copy / "data/07_model_output/mnist/predictions.csv"
+        project_copy / "data/07_model_output/mnist_sample/predictions.csv"
     ).glob("*/predictions.csv")
     images = [
         path for path in (project_copy / CUSTOM_DIGITS).rglob("*") if path.is_file()

@@ -57,7 +57,7 @@ def test_photo_is_dark_ink_on_light_paper(digits):
     assert (pixels < paper - 60).mean() < 0.2  # and is a digit, not the page
 
 
-# Seeds 2, 4 and 7 put a deep shadow across the page (15-35% darker), which the
+# Most of these photos have a shadow across the page (15-35% darker), which the
 # paper's plane cannot follow: preprocessing.even_out_shadows lifts it.
 @pytest.mark.parametrize(
     ("index", "seed"), [(0, 0), (1, 1), (2, 6), (0, 2), (1, 4), (2, 7)]
@@ -69,6 +69,13 @@ def test_preprocessing_reads_the_digit_in_a_photo(digits, index, seed):
     assert view.shape == (28, 28)
     assert view.dtype == np.uint8
     assert resemblance(view, images[index]) > 0.7
+
+
+@pytest.mark.parametrize("size", [(1001, 750), (1004, 750), (1008, 756)])
+def test_a_photo_of_any_width_is_ruled_across(digits, size):
+    images, _ = digits
+    photo = render_camera_photo(images[0], np.random.default_rng(3), size=size)
+    assert photo.size == size
 
 
 def test_folder_holds_jpegs_some_stored_sideways(digits, tmp_path, monkeypatch):

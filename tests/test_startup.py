@@ -57,3 +57,21 @@ def test_known_harmless_warnings_leave_the_log_and_others_stay():
     finally:
         log.removeHandler(collect)
     assert collect.messages == ["nodes.py:1: UserWarning: something that matters"]
+
+
+def test_mlflow_telemetry_is_off_wherever_the_project_is_imported(tmp_path):
+    """Outside CI and pytest (whose variables MLflow reads too), as a user runs it."""
+    code = (
+        "import mnist_classifier, mlflow\n"
+        "from mlflow.telemetry.client import get_telemetry_client\n"
+        "print(get_telemetry_client() is None)"
+    )
+    clean = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    run = subprocess.run(
+        [sys.executable, "-c", code],
+        env=clean,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.stdout.strip() == "True", run.stderr[-2000:]

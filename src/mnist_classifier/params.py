@@ -18,6 +18,7 @@ from pydantic import (
     NonNegativeInt,
     PositiveFloat,
     PositiveInt,
+    model_validator,
 )
 
 
@@ -34,6 +35,8 @@ def available_cores() -> int:
 
 #: Up to this many cores, the choices measured on a 2-core machine are the defaults.
 SMALL_MACHINE_CORES = 2
+#: NumPy's and TensorFlow's seeds are unsigned 32-bit numbers.
+LARGEST_SEED = 2**32 - 1
 
 
 class DatasetParams(_Params):
@@ -50,7 +53,7 @@ class SplitParams(_Params):
 
     # 0 trains on every image: no validation set, so no early stopping either.
     validation_fraction: float = Field(ge=0, lt=1)
-    seed: int
+    seed: int = Field(ge=0, le=LARGEST_SEED)
 
 
 class AugmentationParams(_Params):
@@ -122,7 +125,7 @@ class TensorFlowParams(_Params):
 class TrainingParams(_Params):
     """Everything the training pipeline needs to build, compile and fit the network."""
 
-    seed: int
+    seed: int = Field(ge=0, le=LARGEST_SEED)
     architecture: ArchitectureParams
     optimizer: OptimizerParams = OptimizerParams()
     schedule: ScheduleParams = ScheduleParams()
@@ -130,6 +133,18 @@ class TrainingParams(_Params):
     label_smoothing: float = Field(0.0, ge=0, lt=1)
     # Networks trained with seeds seed, seed+1, ... and averaged into one model.
     ensemble_size: PositiveInt = Field(1, le=10)
+
+    @model_validator(mode="after")
+    def _every_member_has_a_seed(self) -> TrainingParams:
+        """The last network's seed, ``seed + ensemble_size - 1``, is a seed too: a
+        run must not stop with a bad seed after its first networks have trained."""
+        if self.seed + self.ensemble_size - 1 > LARGEST_SEED:
+            raise ValueError(
+                f"seed {self.seed} with ensemble_size {self.ensemble_size} gives the "
+                f"last network seed {self.seed + self.ensemble_size - 1}, above "
+                f"{LARGEST_SEED}: choose a smaller seed."
+            )
+        return self
 
 
 class ReportingParams(_Params):

@@ -237,7 +237,8 @@ def _rulings(
     sigma = max(rng.uniform(0.7, 1.2) * scale, 0.6)  # a line 2-3 px wide
     strength = rng.uniform(0.3, 0.55)
     strip = 8
-    centres = np.arange(strip / 2, width, strip, dtype=np.float32) - width / 2
+    centres = np.arange(strip / 2, width + strip / 2, strip, dtype=np.float32)
+    centres -= width / 2  # one strip for every 8 columns, the last maybe cut short
     phase = (
         np.arange(height, dtype=np.float32)[:, None]
         - (rng.uniform(0, spacing) + tilt * centres)

@@ -6,14 +6,23 @@ import hashlib
 import re
 from pathlib import Path
 
+from kedro.utils import find_kedro_project
+
 
 def folder_key(folder: str) -> str:
     """A folder's own name in the project's data: its base name and a short hash of
     its full path or URL, e.g. ``custom_digits-3f9a1c0b``.
 
     Two folders of the same name elsewhere get different keys; the same folder, named
-    by a relative or an absolute path, the same one.
+    by a relative or an absolute path, the same one. A relative path is taken from the
+    project's root, as Kedro takes the catalog's paths, wherever the run starts (a
+    notebook runs in ``notebooks/``).
     """
-    where = folder if "://" in folder else str(Path(folder).expanduser().resolve())
+    where = folder
+    if "://" not in folder:
+        path = Path(folder).expanduser()
+        if not path.is_absolute():
+            path = (find_kedro_project(Path.cwd()) or Path.cwd()) / path
+        where = str(path.resolve())
     name = re.sub(r"[^A-Za-z0-9._-]+", "_", where.rstrip("/").rsplit("/", 1)[-1])
     return f"{name or 'folder'}-{hashlib.sha256(where.encode()).hexdigest()[:8]}"

@@ -53,7 +53,7 @@ def test_each_training_run_registers_a_version_and_champion_needs_accuracy(
 
     client = registry(project_copy)
     versions = sorted(
-        client.search_model_versions("name = 'mnist_classifier'"),
+        client.search_model_versions("name = 'mnist_sample_classifier'"),
         key=lambda version: int(version.version),
     )
     assert [version.tags["kedro_run_id"] for version in versions] == [
@@ -68,7 +68,7 @@ def test_each_training_run_registers_a_version_and_champion_needs_accuracy(
             client.get_run(version.run_id).data.tags["run_id"]
             == (version.tags["kedro_run_id"])
         )
-    champion = client.get_model_version_by_alias("mnist_classifier", CHAMPION)
+    champion = client.get_model_version_by_alias("mnist_sample_classifier", CHAMPION)
     assert str(champion.version) == "3"
     messages = [record.getMessage() for record in caplog.records]
     assert any(
@@ -76,14 +76,17 @@ def test_each_training_run_registers_a_version_and_champion_needs_accuracy(
         for message in messages
     ), messages
     assert (
-        serving_uri(client, "mnist_classifier") == "models:/mnist_classifier@champion"
+        serving_uri(client, "mnist_sample_classifier")
+        == "models:/mnist_sample_classifier@champion"
     )
 
 
 def test_runs_that_train_nothing_register_nothing(project_copy: Path):
     kedro_run(project_copy)
     kedro_run(project_copy, pipelines=["evaluate"])
-    versions = registry(project_copy).search_model_versions("name = 'mnist_classifier'")
+    versions = registry(project_copy).search_model_versions(
+        "name = 'mnist_sample_classifier'"
+    )
     assert len(versions) == 1
 
 
@@ -144,13 +147,17 @@ def served(tmp_path_factory) -> Iterator[tuple[Path, str]]:
         kedro_run(project, pipelines=["inference"], input_dir="photos")
     finally:
         os.chdir(cwd)
-    with serving(project, MAX_REQUEST_BYTES=str(MAX_REQUEST_BYTES)) as url:
+    with serving(
+        project, "--dataset", "mnist_sample", MAX_REQUEST_BYTES=str(MAX_REQUEST_BYTES)
+    ) as url:
         yield project, url
 
 
 def test_the_served_model_answers_as_the_batch_pipeline(served):
     project, url = served
-    (csv,) = (project / "data/07_model_output/mnist/predictions.csv").glob("*/*.csv")
+    (csv,) = (project / "data/07_model_output/mnist_sample/predictions.csv").glob(
+        "*/*.csv"
+    )
     batch = pd.read_csv(csv).set_index("image")
     names = list(batch.index)
     files = [(project / "photos" / name).read_bytes() for name in names]
@@ -178,7 +185,7 @@ def test_the_served_model_answers_as_the_batch_pipeline(served):
         path=str(project / "photos"), dataset=ImageFileDataset
     ).load()
     classifier = ClassifierDataset(
-        filepath=str(project / "data/06_models/mnist/classifier.keras"),
+        filepath=str(project / "data/06_models/mnist_sample/classifier.keras"),
         version=Version(None, None),
     ).load()
     node = read_folder(
@@ -217,7 +224,8 @@ def test_bad_requests_get_4xx_and_the_server_stays_up(served):
 
 
 @pytest.mark.parametrize(
-    "model_uri", ["models:/mnist_classifier/99", "models:/mnist_classifier@typo"]
+    "model_uri",
+    ["models:/mnist_sample_classifier/99", "models:/mnist_sample_classifier@typo"],
 )
 def test_a_model_that_is_not_there_is_one_clear_line(served, model_uri):
     project, _ = served

@@ -20,6 +20,7 @@ from kedro_datasets.partitions import PartitionedDataset
 
 from mnist_classifier.datasets import ImageFileDataset
 from mnist_classifier.params import ClusterParams, InferenceParams
+from mnist_classifier.pipelines.inference.nodes import predict_digits
 from mnist_classifier.realistic import write_realistic_folder
 from tests.servers import free_port
 
@@ -107,6 +108,27 @@ def test_the_model_is_taken_off_the_workers_after_a_run(
     with Client(scheduler) as client:
         plugins = client.run(lambda dask_worker: list(dask_worker.plugins))
     assert len(plugins) == 2
+    assert not any(
+        name.startswith("mnist-classifier")
+        for names in plugins.values()
+        for name in names
+    )
+
+
+def test_a_run_stopped_after_its_first_batch_takes_the_model_off_too(
+    scheduler, write_files, paper_digit, tiny_model
+):
+    folder = write_files({f"{k}.png": png_bytes(paper_digit) for k in range(8)})
+    files = PartitionedDataset(path=str(folder), dataset=ImageFileDataset).load()
+    cluster = ClusterParams(address=scheduler)
+    inference = InferenceParams(input_dir="x", batch_size=2, cluster=cluster)
+
+    run = predict_digits(files, {}, {}, tiny_model, inference)
+    next(run)  # the first batch's rows: then the run stops (a failed save, Ctrl-C)
+    run.close()
+
+    with Client(scheduler) as client:
+        plugins = client.run(lambda dask_worker: list(dask_worker.plugins))
     assert not any(
         name.startswith("mnist-classifier")
         for names in plugins.values()

@@ -81,8 +81,9 @@ def test_the_folder_gets_one_row_per_file_in_order_from_any_run():
 def test_a_retried_file_answers_with_its_newer_row():
     stamps = {"slow": "1"}
     first = plan(stamps)
+    # Timed out in one run, read in the next: the journal holds both rows, in order.
     journal = pd.concat(
-        [rows(first, ["slow"]).assign(prediction=3), rows(first, ["slow"], "timed out")]
+        [rows(first, ["slow"], "timed out"), rows(first, ["slow"]).assign(prediction=3)]
     )
     (row,) = folder_predictions(journal, first).to_dict(orient="records")
     assert row["status"] == "ok" and row["prediction"] == 3

@@ -22,7 +22,10 @@ from mnist_classifier.pipelines.inference.preprocessing import (
     UnusableImageError,
     to_grayscale,
 )
+from mnist_classifier.pipelines.inference.reading import prepare
 from mnist_classifier.realistic import WrittenNumber, draw_number, render_number
+
+from .conftest import png_bytes
 
 # Indices into the shipped MNIST test sample: a 7, 2, 1, 0, 4, 9, 5, another 0 and an
 # upright 1.
@@ -144,6 +147,17 @@ def test_a_blank_image_has_no_digits():
         find_digits(Image.new("L", (120, 60), 200))
 
 
+@pytest.mark.parametrize("layout", ["number", "auto"])
+def test_a_dash_one_pixel_high_is_one_uncut_piece(layout):
+    page = np.full((100, 160), 220, np.uint8)
+    page[50, 60:100] = 30  # far wider than high: auto takes it for a number
+
+    data = png_bytes(Image.fromarray(page))
+    prepared = prepare(lambda: data, False, max_pixels=10**6, layout=layout)
+
+    assert prepared.status == "ok" and len(prepared.views) == 1
+
+
 def test_auto_reads_one_digit_as_a_digit_and_a_number_as_a_number(images, paper_digit):
     number = render_number([images[i] for i in (ONE, TWO)], np.random.default_rng(0))
 
@@ -171,7 +185,7 @@ def test_auto_reads_a_digit_with_a_shorter_mark_beside_it_as_a_digit(images):
     assert reads_as_number(beside_the_two(height))
 
 
-def test_the_model_guided_reading_cuts_where_the_model_is_sure(images):
+def test_separate_digits_are_read_without_asking_the_model_to_choose(images):
     image, _ = written([images[i] for i in (SEVEN, TWO, ONE)], gap=12)
     calls = []
 
@@ -288,8 +302,9 @@ def test_the_piece_verifier_computes_what_keras_trained():
         ]
     )
     weights = network.get_weights()
+    rng = np.random.default_rng(1)
     for array in weights[1::2]:  # biases start at zero: make them count
-        array[:] = np.random.default_rng(1).normal(size=array.shape) * 0.1
+        array[:] = rng.normal(size=array.shape) * 0.1
     network.set_weights(weights)
     verifier = PieceVerifier.of_keras(network.get_weights())
     views = np.random.default_rng(2).integers(0, 256, (5, 28, 28), dtype=np.uint8)

@@ -31,7 +31,7 @@ def test_off_a_terminal_a_line_every_few_seconds_says_done_rate_and_time_left(ca
     ]
 
 
-def test_a_short_folder_logs_nothing_but_its_summary(caplog):
+def test_a_folder_read_within_the_first_interval_logs_no_progress(caplog):
     caplog.set_level(logging.INFO, logger="mnist_classifier")
     clock = Clock()
     with FolderProgress(15, "samples", clock=clock) as progress:

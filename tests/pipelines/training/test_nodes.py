@@ -5,12 +5,14 @@ from __future__ import annotations
 import keras
 import numpy as np
 import pytest
+from pydantic import ValidationError
 
 from mnist_classifier.classifier import TrainedClassifier, TrainingHistory
 from mnist_classifier.params import (
     ArchitectureParams,
     FitParams,
     OptimizerParams,
+    SplitParams,
     TrainingParams,
 )
 from mnist_classifier.pipelines.data_processing.nodes import one_hot_labels
@@ -166,3 +168,18 @@ def test_package_classifier_attaches_the_dataset_classes_and_history(
     probabilities = classifier.predict(small_split[2][:5])
     assert probabilities.shape == (5, 10)
     np.testing.assert_allclose(probabilities.sum(axis=1), 1, rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"seed": -1}, "seed"),
+        ({"seed": 2**32}, "seed"),
+        ({"seed": 2**32 - 2, "ensemble_size": 3}, "last network seed 4294967296"),
+    ],
+)
+def test_a_seed_numpy_cannot_take_is_refused_before_training(changes, message):
+    with pytest.raises(ValidationError, match=message):
+        tiny_training(**changes)
+    with pytest.raises(ValidationError, match="seed"):
+        SplitParams(validation_fraction=0.1, seed=-1)

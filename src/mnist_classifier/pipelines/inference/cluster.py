@@ -46,7 +46,7 @@ ONE_THREAD = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
 #: How long to try to reach a scheduler at ``inference.cluster.address``.
 CONNECT_SECONDS = 10
 #: Batches in flight per worker thread: one running, the next ones ready to start.
-AHEAD = 2
+TASKS_AHEAD = 2
 #: At least this many batches per worker thread, however small the folder.
 TASKS_PER_THREAD = 4
 
@@ -149,7 +149,7 @@ def classify_on_cluster(
         running.add(future)
 
     try:
-        for batch in itertools.islice(todo, AHEAD * threads):
+        for batch in itertools.islice(todo, TASKS_AHEAD * threads):
             submit(*batch)
         for future, rows in running:
             for batch in itertools.islice(todo, 1):
@@ -157,7 +157,12 @@ def classify_on_cluster(
             yield names_of.pop(future.key), rows
     finally:
         running.clear()
-        client.unregister_worker_plugin(plugin.name)
+        try:
+            client.unregister_worker_plugin(plugin.name)
+        except Exception as error:  # the scheduler gone: what ended the run matters
+            logger.warning(
+                f"Could not take the model off the cluster's workers: {error!r}"
+            )
 
 
 def _on_worker(

@@ -35,7 +35,7 @@ Loader = Callable[[], bytes]
 #: Files a worker process is handed at a time; smaller folders are read in-process.
 CHUNK = 16
 #: Chunks handed over per worker ahead of the one whose results are awaited.
-AHEAD = 4
+CHUNKS_AHEAD = 4
 
 
 def predict_digits(
@@ -220,15 +220,22 @@ def _classifying(
     from . import cluster  # noqa: PLC0415 - Dask loads only for a run that uses it
 
     read = functools.partial(read_batch, work=preparer(inference, with_thumbnail=False))
-    with cluster.connect(inference.cluster) as client:
-        yield cluster.classify_on_cluster(
-            client,
-            files,
-            [digit_images[name] for name in files],
-            batch_size=inference.batch_size,
-            read=read,
-            classifier=classifier,
-        )
+    with (
+        cluster.connect(inference.cluster) as client,
+        # Closed first, however the run ends: the model is taken off the workers
+        # while the client is still connected.
+        contextlib.closing(
+            cluster.classify_on_cluster(
+                client,
+                files,
+                [digit_images[name] for name in files],
+                batch_size=inference.batch_size,
+                read=read,
+                classifier=classifier,
+            )
+        ) as batches,
+    ):
+        yield batches
 
 
 def read_batch(
@@ -295,7 +302,7 @@ def _prepared(
     chunk = max(1, min(CHUNK, len(loaders) // (8 * workers))) if numbers else CHUNK
     workers = min(workers, -(-len(loaders) // chunk))
     with worker_pool(workers) if workers > 1 else contextlib.nullcontext() as pool:
-        ahead = AHEAD * workers
+        ahead = CHUNKS_AHEAD * workers
         yield (
             _in_order(pool, work, loaders, chunk, ahead) if pool else map(work, loaders)
         )

@@ -444,9 +444,6 @@ def _groups(strokes: np.ndarray) -> tuple[list[_Group], float]:
 
     Returns:
         The groups, and the digits' height (the tallest large component's).
-
-    Raises:
-        UnusableImageError: ``empty image`` when there are only specks.
     """
     labels, count = ndimage.label(strokes, _EIGHT_NEIGHBOURS)
     boxes = ndimage.find_objects(labels)
@@ -457,9 +454,7 @@ def _groups(strokes: np.ndarray) -> tuple[list[_Group], float]:
     rights = np.array([cols.stop for _, cols in boxes])
     large = areas >= 0.2 * areas.max()
     height = float((bottoms - tops)[large].max())
-    tall = np.flatnonzero(bottoms - tops >= 0.45 * height)
-    if not tall.size:
-        raise UnusableImageError("empty image")
+    tall = np.flatnonzero(bottoms - tops >= 0.45 * height)  # the tallest at least
 
     members: list[list[int]] = []
     for index in tall[np.argsort(lefts[tall])]:
@@ -487,7 +482,7 @@ def _groups(strokes: np.ndarray) -> tuple[list[_Group], float]:
         overlap = np.minimum(spans[:, 1], rights[index]) - np.maximum(
             spans[:, 0], lefts[index]
         )
-        if overlap.max() > 0 or -overlap.max() <= 0.15 * height:
+        if overlap.max() >= -0.15 * height:  # overlapping, or nearly touching
             members[int(np.argmax(overlap))].append(index)
 
     groups = []
@@ -650,7 +645,8 @@ def _seams(page: _Page, group: _Group) -> tuple[list[np.ndarray], np.ndarray]:
     Returns:
         Each seam's column in each row (a stroke pixel at or left of it belongs to the
         piece on its left; the first seam is left of everything, the last right of
-        it), left to right, and how many strokes each crosses.
+        it), left to right, and about how many strokes each crosses (the stroke it
+        crosses, weighted by darkness, over the stroke width).
     """
     mask = group.mask
     height, width = mask.shape
@@ -671,6 +667,8 @@ def _seams(page: _Page, group: _Group) -> tuple[list[np.ndarray], np.ndarray]:
         paths.append(np.concatenate([above, below[::-1]]))
         costs.append(down[0][anchor] + up[0][height - 2 - anchor])
         crossed.append((ink_above + ink_below) / stroke)
+    if not paths:  # a group a pixel high (a dash): no seam to cut along
+        return [np.full(height, -1), np.full(height, width - 1)], np.zeros(2)
     paths, costs, crossed = (
         np.concatenate(x, axis=-1) for x in (paths, costs, crossed)
     )
@@ -723,21 +721,22 @@ def _seam_costs(
 
 
 def _trace(
-    ink: np.ndarray, costs: tuple[np.ndarray, np.ndarray, np.ndarray], last: int
+    weight: np.ndarray, costs: tuple[np.ndarray, np.ndarray, np.ndarray], last: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Follows the cheapest seams back from each pixel of row ``last`` to the top.
 
     Returns:
-        Each seam's column in rows 0 to ``last`` and how many stroke pixels it crosses.
+        Each seam's column in rows 0 to ``last``, and the stroke it crosses: its
+        stroke pixels, each weighted by its darkness as in the seam's cost.
     """
     _, came, entries = costs
-    paths = np.empty((last + 1, ink.shape[1]), np.int64)
-    crossed = np.zeros(ink.shape[1])
-    position = np.arange(ink.shape[1])
+    paths = np.empty((last + 1, weight.shape[1]), np.int64)
+    crossed = np.zeros(weight.shape[1])
+    position = np.arange(weight.shape[1])
     for row in range(last, -1, -1):
         paths[row] = position
         entry = entries[row, position]
-        crossed += ink[row, entry]
+        crossed += weight[row, entry]
         position = came[row, entry]
     return paths, crossed
 

@@ -147,7 +147,9 @@ def to_grayscale(image: Image.Image) -> Image.Image:
     """
     image = _upright(image)
     if image.mode in _HIGH_BIT_DEPTH:
-        values = np.asarray(image, dtype=np.float32)
+        values = np.nan_to_num(  # a float image may hold NaN or infinity: no ink
+            np.asarray(image, dtype=np.float32), nan=0, posinf=0, neginf=0
+        )
         top = float(values.max(initial=0))
         full_scale = next(scale for scale in (1, 255, 65535, top) if top <= scale)
         return Image.fromarray(np.uint8(np.clip(values, 0, None) / full_scale * 255))

@@ -126,13 +126,22 @@ def within(seconds: float, work: Callable[[], PreparedImage]) -> PreparedImage:
     thread.start()
     thread.join(seconds)
     if not outcome:
-        ctypes.pythonapi.PyThreadState_SetAsyncExc(
-            ctypes.c_ulong(thread.ident), ctypes.py_object(FileTimeoutError)
-        )
+        if thread.is_alive():  # a finished thread's id may be another thread's now
+            _interrupt(thread)
         raise FileTimeoutError
     if isinstance(outcome[0], BaseException):
         raise outcome[0]
     return outcome[0]
+
+
+def _interrupt(thread: threading.Thread) -> None:
+    """Raises ``FileTimeoutError`` in ``thread`` at its next Python step."""
+    ident = ctypes.c_ulong(thread.ident)
+    hit = ctypes.pythonapi.PyThreadState_SetAsyncExc(
+        ident, ctypes.py_object(FileTimeoutError)
+    )
+    if hit > 1:  # CPython's documented undo: it must reach that one thread only
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(ident, None)
 
 
 def prepare(
