@@ -43,7 +43,9 @@ from .preprocessing import (
 
 #: What an image holds: decided per image, always one digit, or a number.
 Layout = Literal["auto", "digit", "number"]
-#: Longer side images are reduced to before their digits are looked for.
+#: Longer side images are reduced to before their digits are looked for. (A JPEG is
+#: decoded before its layout is known, at the single digit's ``WORKING_SIZE`` at least:
+#: see docs/experiments.md for what reading numbers' JPEGs larger changes.)
 NUMBER_WORKING_SIZE = 1024
 #: Share of the ink's level above which a pixel is a stroke (as ``find_ink``'s).
 STROKE_LEVEL = 0.4
