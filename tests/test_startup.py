@@ -10,6 +10,17 @@ from mnist_classifier.startup import HarmlessWarnings, quiet_harmless_warnings
 from tests.conftest import PROJECT_ROOT
 
 
+def run_python(code: str, **options) -> subprocess.CompletedProcess[str]:
+    """``code`` in a new interpreter (this one's), its output captured."""
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        check=False,
+        capture_output=True,
+        text=True,
+        **options,
+    )
+
+
 def test_listing_the_pipelines_does_not_import_tensorflow():
     code = (
         "import sys\n"
@@ -22,13 +33,7 @@ def test_listing_the_pipelines_does_not_import_tensorflow():
         "{'tensorflow', 'keras'})\n"
         "assert not loaded, loaded[:5]\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        check=False,
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-    )
+    result = run_python(code, cwd=PROJECT_ROOT)
     assert result.returncode == 0, result.stderr[-2000:]
 
 
@@ -66,12 +71,5 @@ def test_mlflow_telemetry_is_off_wherever_the_project_is_imported(tmp_path):
         "from mlflow.telemetry.client import get_telemetry_client\n"
         "print(get_telemetry_client() is None)"
     )
-    clean = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
-    run = subprocess.run(
-        [sys.executable, "-c", code],
-        env=clean,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    run = run_python(code, env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
     assert run.stdout.strip() == "True", run.stderr[-2000:]
