@@ -6,9 +6,9 @@ then times, per file: reading its bytes (the catalog's loader; the files were ju
 written, so they are in the page cache), decoding, grayscale, finding the ink,
 thickening and framing (one core, in this process), all of ``prepare`` as the workers
 run it, the model's prediction (batches of ``inference.batch_size``, this process),
-the rows and the journal's Parquet batches, and the hand-over between processes (two worker
-processes of the pipeline's pool that only take a loader and hand back a prepared
-digit, chunks of ``CHUNK``).
+the rows and the journal's Parquet batches, and the hand-over between processes (two
+worker processes of the pipeline's pool that only take a loader and hand back a
+prepared digit, chunks of ``CHUNK``).
 
     python scripts/profile_small_images.py [--images 10000] [--model-version <ts>]
 """
