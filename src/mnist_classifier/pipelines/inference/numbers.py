@@ -34,10 +34,12 @@ from PIL import Image
 from scipy import ndimage
 
 from .preprocessing import (
+    _FOUR_NEIGHBOURS,
     UnusableImageError,
     _ink,
     _Paper,
     centre_in_frame,
+    percentile,
     thicken_thin_strokes,
 )
 
@@ -417,7 +419,7 @@ def _without_ruled_lines(strokes: np.ndarray, faint: np.ndarray) -> np.ndarray:
     along = ndimage.uniform_filter1d(faint.astype(np.float32), run, axis=1)
     band = ndimage.maximum_filter1d(along > 0.8, run, axis=1) & faint
     band = ndimage.maximum_filter1d(band, 3, axis=0)  # a line's soft edges
-    labels, count = ndimage.label(band)
+    labels, count = ndimage.label(band, _FOUR_NEIGHBOURS)
     if not count:
         return strokes
     lines = np.zeros_like(strokes)
@@ -654,7 +656,7 @@ def _seams(page: _Page, group: _Group) -> tuple[list[np.ndarray], np.ndarray]:
     height, width = mask.shape
     stroke = _stroke_width(mask)
     darkness = page.ink[group.rows, group.cols]
-    level = np.percentile(darkness[mask], 90)
+    level = percentile(darkness[mask], 90)
     weight = np.where(mask, np.clip(darkness / level, 0, 1) ** SEAM_GAMMA, 0)
     weight = np.pad(weight, ((0, 0), (1, 1)))
     ink = np.pad(mask, ((0, 0), (1, 1)))
@@ -775,7 +777,7 @@ def _slide_right(cost: np.ndarray, ink: np.ndarray) -> tuple[np.ndarray, np.ndar
 
 def _stroke_width(mask: np.ndarray) -> float:
     """The strokes' width: their area over half their outline's length."""
-    outline = mask & ~ndimage.binary_erosion(mask)
+    outline = mask & ~ndimage.binary_erosion(mask, _FOUR_NEIGHBOURS)
     return max(2 * mask.sum() / max(outline.sum(), 1), 1.0)
 
 
@@ -787,14 +789,14 @@ def _digit(page: _Page, group: _Group) -> Digit:
     """
     region = np.s_[group.rows, group.cols]
     ink = page.ink[region]
-    level = float(np.percentile(ink[group.mask], 90))
+    level = percentile(ink[group.mask], 90)
     mask = group.mask & (ink > STROKE_LEVEL * level)
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
     inner = np.s_[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
     mask, ink = mask[inner], ink[inner]
     others = page.strokes[region][inner] & ~group.mask[inner]
     ink = np.clip((ink - page.noise) / max(level - page.noise, 1), 0, 1)
-    ink = np.where(ndimage.binary_dilation(mask) & ~others, ink, 0)
+    ink = np.where(ndimage.binary_dilation(mask, _FOUR_NEIGHBOURS) & ~others, ink, 0)
     view = centre_in_frame(thicken_thin_strokes(ink, mask))
     top, left = group.rows.start + rows[0], group.cols.start + cols[0]
     factor, (width, height) = page.factor, page.size

@@ -1,0 +1,24 @@
+"""Unit tests of preprocessing's own helpers (its behaviour on images: test_nodes.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mnist_classifier.pipelines.inference.preprocessing import percentile
+
+
+@pytest.mark.parametrize("q", [0, 10, 50, 90, 99.5, 100])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8])
+def test_percentile_is_numpys_to_the_bit(q: float, dtype: type) -> None:
+    rng = np.random.default_rng(int(q * 10))
+    for size in [1, 2, 3, 7, 100, 1001, 4096]:
+        values = (rng.random(size) * 255).astype(dtype)
+        values = values.reshape(-1, 1) if size % 2 else values  # any shape
+        assert percentile(values, q) == float(np.percentile(values, q))
+
+
+def test_percentile_leaves_its_input_as_it_was() -> None:
+    values = np.float32([5, 1, 4, 2, 3])
+    percentile(values, 90)
+    np.testing.assert_array_equal(values, np.float32([5, 1, 4, 2, 3]))
