@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy import ndimage
 
-from mnist_classifier.pipelines.inference.preprocessing import percentile
+from mnist_classifier.pipelines.inference.preprocessing import (
+    _centre_of_mass,
+    percentile,
+)
 
 
 @pytest.mark.parametrize("q", [0, 10, 50, 90, 99.5, 100])
@@ -22,3 +26,11 @@ def test_percentile_leaves_its_input_as_it_was() -> None:
     values = np.float32([5, 1, 4, 2, 3])
     percentile(values, 90)
     np.testing.assert_array_equal(values, np.float32([5, 1, 4, 2, 3]))
+
+
+def test_centre_of_mass_is_scipys_to_the_bit() -> None:
+    rng = np.random.default_rng(0)
+    for _ in range(500):
+        box = (rng.random(rng.integers(1, 21, 2)) * 255).astype(np.uint8)
+        box[0, 0] = max(box[0, 0], 1)  # some ink
+        assert _centre_of_mass(box) == tuple(map(float, ndimage.center_of_mass(box)))

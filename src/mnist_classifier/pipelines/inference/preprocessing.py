@@ -410,12 +410,21 @@ def centre_in_frame(ink: np.ndarray) -> np.ndarray:
     box = np.asarray(digit.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0))
     if not box.any():
         raise UnusableImageError("empty image")
-    mass_row, mass_col = ndimage.center_of_mass(box)
+    mass_row, mass_col = _centre_of_mass(box)
     top = int(np.clip(round(FRAME_SIZE / 2 - mass_row), 0, FRAME_SIZE - box.shape[0]))
     left = int(np.clip(round(FRAME_SIZE / 2 - mass_col), 0, FRAME_SIZE - box.shape[1]))
     frame = np.zeros((FRAME_SIZE, FRAME_SIZE), np.uint8)
     frame[top : top + box.shape[0], left : left + box.shape[1]] = box
     return frame
+
+
+def _centre_of_mass(box: np.ndarray) -> tuple[float, float]:
+    """``ndimage.center_of_mass(box)``, the same sums to the bit, at a quarter of its
+    cost (a number's candidates each need one)."""
+    rows = np.arange(box.shape[0], dtype=float)[:, None]
+    cols = np.arange(box.shape[1], dtype=float)
+    total = box.sum()
+    return float((box * rows).sum() / total), float((box * cols).sum() / total)
 
 
 def to_mnist(image: Image.Image) -> np.ndarray:
