@@ -35,6 +35,7 @@ from scipy import ndimage
 
 from .preprocessing import (
     _FOUR_NEIGHBOURS,
+    STROKE_LEVEL,
     UnusableImageError,
     _ink,
     _Paper,
@@ -49,8 +50,6 @@ Layout = Literal["auto", "digit", "number"]
 #: decoded before its layout is known, at the single digit's ``WORKING_SIZE`` at least:
 #: see docs/experiments.md for what reading numbers' JPEGs larger changes.)
 NUMBER_WORKING_SIZE = 1024
-#: Share of the ink's level above which a pixel is a stroke (as ``find_ink``'s).
-STROKE_LEVEL = 0.4
 #: Share of the ink's level down to which a stroke's pixels are followed.
 FAINT_LEVEL = 0.3
 #: Share of the ink's level that a ruled line is looked for at (lines are faint).

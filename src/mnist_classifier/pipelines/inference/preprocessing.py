@@ -37,6 +37,12 @@ UNEVEN_SHARE = 0.05
 MIN_WINDOW = 24
 #: Fewest ink pixels (at working size) that make a digit rather than a speck.
 MIN_INK_PIXELS = 6
+#: Share of the ink's level (its 90th percentile) above which a pixel is a stroke;
+#: lower in the small copy the digit is first looked for in, whose strokes are blurred.
+STROKE_LEVEL = 0.4
+SMALL_COPY_STROKE_LEVEL = 0.25
+#: Blobs of ink smaller than this share of the largest are specks, left out.
+SPECK_SHARE = 0.05
 #: Stroke width (pixels, once in the 20x20 box) below which strokes are widened, and
 #: to what: MNIST's are 2.1-3.9 px wide (5th to 90th percentile).
 MIN_STROKE = 1.8
@@ -44,7 +50,7 @@ TARGET_STROKE = 2.5
 #: Longer side of the images' copies on the contact sheet.
 THUMBNAIL_SIZE = 96
 #: A pixel's four neighbours, the structure scipy's morphology and labels default to;
-#: made once, as building it each call costs more than eroding a digit's mask.
+#: made once, as building it for each call costs about as much as a digit's erosion.
 _FOUR_NEIGHBOURS = ndimage.generate_binary_structure(2, 1)
 _HIGH_BIT_DEPTH = {"I", "F", "I;16", "I;16L", "I;16B", "I;16N"}
 _ALPHA_MODES = {"RGBA", "LA", "PA", "RGBa", "La"}
@@ -198,7 +204,7 @@ def find_ink(gray: Image.Image) -> tuple[np.ndarray, np.ndarray]:
     gray, pixels, paper = _evened(gray)
     region, dark = _where_to_look(gray)
     ink, level, _ = _ink(pixels, paper, region, dark)
-    box, mask = _digit_box(ink > 0.4 * level)
+    box, mask = _digit_box(ink > STROKE_LEVEL * level)
     ink = np.clip((ink[box] - 2 * paper.noise) / max(level - 2 * paper.noise, 1), 0, 1)
     return np.where(ndimage.binary_dilation(mask, _FOUR_NEIGHBOURS), ink, 0), mask
 
@@ -264,7 +270,7 @@ def _where_to_look(gray: Image.Image) -> tuple[tuple[slice, slice], bool | None]
     small = np.asarray(gray.reduce(factor), dtype=np.float32)
     try:
         ink, level, dark = _ink(small, _Paper.of(small), np.s_[:, :])
-        rows, cols = _digit_box(ink > 0.25 * level)[0]
+        rows, cols = _digit_box(ink > SMALL_COPY_STROKE_LEVEL * level)[0]
     except UnusableImageError:  # too faint or thin to see when small
         return np.s_[:, :], None
     return np.s_[
@@ -359,10 +365,10 @@ def _ink(
 
 
 def _digit_box(mask: np.ndarray) -> tuple[tuple[slice, slice], np.ndarray]:
-    """Keeps the blobs of ink at least 5% the size of the largest: specks are not ink.
+    """Leaves out specks: blobs of ink smaller than ``SPECK_SHARE`` of the largest.
 
     Returns:
-        Their bounding box, and their mask within it.
+        The bounding box of the blobs kept, and their mask within it.
 
     Raises:
         UnusableImageError: ``empty image`` when even the largest is a mere speck.
@@ -373,7 +379,7 @@ def _digit_box(mask: np.ndarray) -> tuple[tuple[slice, slice], np.ndarray]:
         sizes = np.bincount(labels.ravel())
         sizes[0] = 0  # the paper
         largest = int(sizes.max())
-        mask = (sizes >= 0.05 * largest)[labels]
+        mask = (sizes >= SPECK_SHARE * largest)[labels]
     if largest < MIN_INK_PIXELS:
         raise UnusableImageError("empty image")
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
@@ -419,8 +425,8 @@ def centre_in_frame(ink: np.ndarray) -> np.ndarray:
 
 
 def _centre_of_mass(box: np.ndarray) -> tuple[float, float]:
-    """``ndimage.center_of_mass(box)``, the same sums to the bit, at a quarter of its
-    cost (a number's candidates each need one)."""
+    """``ndimage.center_of_mass(box)``, the same sums to the bit, without its overhead
+    (a number's candidates each need one)."""
     rows = np.arange(box.shape[0], dtype=float)[:, None]
     cols = np.arange(box.shape[1], dtype=float)
     total = box.sum()
