@@ -34,3 +34,14 @@ def test_centre_of_mass_is_scipys_to_the_bit() -> None:
         box = (rng.random(rng.integers(1, 21, 2)) * 255).astype(np.uint8)
         box[0, 0] = max(box[0, 0], 1)  # some ink
         assert _centre_of_mass(box) == tuple(map(float, ndimage.center_of_mass(box)))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8])
+def test_percentile_is_numpys_to_the_bit_at_any_q(dtype: type) -> None:
+    # Few values, so that neighbours lie far apart and each way to interpolate (from
+    # below under a weight of 0.5, from above at or over it) rounds its own way.
+    rng = np.random.default_rng(1)
+    for _ in range(300):
+        values = (rng.random(rng.integers(2, 12)) * 255).astype(dtype)
+        q = float(rng.uniform(0, 100))
+        assert percentile(values, q) == float(np.percentile(values, q))

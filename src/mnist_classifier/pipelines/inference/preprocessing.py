@@ -228,8 +228,9 @@ def even_out_shadows(gray: Image.Image) -> Image.Image:
 
 
 def _evened(gray: Image.Image) -> tuple[Image.Image, np.ndarray, _Paper]:
-    """``even_out_shadows``, with the image's pixels (float32) and paper measured on
-    the way, so that ``find_ink`` does not measure them again."""
+    """``even_out_shadows``, with the returned image's pixels (float32) and paper, so
+    that ``find_ink`` does not measure them again: those measured on the way when the
+    image is returned as it is, measured again on the evened image when it is not."""
     pixels = np.asarray(gray, dtype=np.float32)
     paper = _Paper.of(pixels)
     if min(pixels.shape) < 3 * MIN_WINDOW:
@@ -311,8 +312,9 @@ class _Paper(NamedTuple):
 
 
 def percentile(values: np.ndarray, q: float) -> float:
-    """``np.percentile(values, q)`` (linear, as NumPy computes it, to the bit), without
-    its overhead, which is most of its cost on one image's few thousand pixels."""
+    """``np.percentile(values, q)`` (linear, as NumPy computes it, to the bit, for
+    finite, non-empty ``values`` and ``0 <= q <= 100``), without its overhead, which
+    is most of its cost on one image's few thousand pixels."""
     flat = values.ravel()
     index = (flat.size - 1) * (q / 100)
     below = int(index)
