@@ -6,9 +6,11 @@ then times, per file: reading its bytes (the catalog's loader; the files were ju
 written, so they are in the page cache), decoding, grayscale, finding the ink,
 thickening and framing (one core, in this process), all of ``prepare`` as the workers
 run it, the model's prediction (batches of ``inference.batch_size``, this process),
-the rows and the journal's Parquet batches, and the hand-over between processes (two
-worker processes of the pipeline's pool that only take a loader and hand back a
-prepared digit, chunks of ``CHUNK``).
+the rows and the journal's Parquet batches, and, on two worker processes of the
+pipeline's pool (chunks of ``CHUNK``, wall time): the hand-over between processes
+alone (workers that only take a loader and hand back a prepared digit), decoding
+alone (the most files a second any preprocessing after the decoder can reach) and
+all of ``prepare``.
 
     python scripts/profile_small_images.py [--images 10000] [--model-version <ts>]
 """
@@ -44,6 +46,11 @@ ROOT = Path(__file__).resolve().parents[1]
 def handed_back(load: Callable[[], bytes]) -> PreparedImage:
     """A worker's reply without its work: the hand-over's cost alone."""
     return PreparedImage((np.zeros((28, 28), np.uint8),), "ok")
+
+
+def decoded(load: Callable[[], bytes]) -> None:
+    """Reads and decodes one file as ``prepare`` does (in gray), and does nothing more."""
+    preprocessing.read_image(load, gray=True)
 
 
 def step_costs(loaders: list[Callable[[], bytes]]) -> dict[str, float]:
@@ -116,9 +123,16 @@ def main() -> None:
             start = time.perf_counter()
             list(pool.map(handed_back, loaders, chunksize=CHUNK))
             costs["hand-over, 2 workers (wall)"] = time.perf_counter() - start
+            start = time.perf_counter()
+            list(pool.map(decoded, loaders, chunksize=CHUNK))
+            costs["decoding alone, 2 workers (wall)"] = time.perf_counter() - start
+            start = time.perf_counter()
+            list(pool.map(work, loaders, chunksize=CHUNK))
+            costs["all of prepare, 2 workers (wall)"] = time.perf_counter() - start
     print(f"{len(names):,} realistic images, per file:")
     for step, seconds in costs.items():
-        print(f"  {step:30s} {seconds / len(names) * 1e3:6.3f} ms")
+        rate = f"  ({len(names) / seconds:,.0f} files/s)" if "wall" in step else ""
+        print(f"  {step:34s} {seconds / len(names) * 1e3:6.3f} ms{rate}")
 
 
 if __name__ == "__main__":

@@ -101,8 +101,8 @@ def ensemble(
 # same whatever the default is now. Chosen on 2026-12-02: batch_256, then dropout_010,
 # the default since; dropout_000, dense_256, translation_010 and epochs_7, tried on
 # 2026-12-03, and warmup_010, label_smoothing_005, weight_decay_005, weight_decay_020,
-# two_networks_3_epochs, translation_005, first_block_32 and peak_004, tried on
-# 2026-12-04, were not kept.
+# two_networks_3_epochs, translation_005, first_block_32, peak_004, sgd_nesterov and
+# rotation_001, tried on 2026-12-04, were not kept.
 FOR_DEFAULT = {
     "previous_default": Candidate(
         recipe(128, 10, 0.003), "the default until 2026-12-02: batch 128, 10 epochs"
@@ -187,6 +187,17 @@ FOR_DEFAULT = {
     "peak_004": Candidate(
         recipe(256, 6, 0.004, dropout=0.1),
         "batch 256, 6 epochs, peak 0.004 instead of 0.006, dropout 0.1",
+    ),
+    "sgd_nesterov": Candidate(
+        recipe(256, 6, 0.1, dropout=0.1)
+        | {"optimizer": {"name": "sgd", "learning_rate": 0.1, "weight_decay": 0.0}},
+        "batch 256, 6 epochs, dropout 0.1, SGD with Nesterov momentum 0.9 (peak 0.1) "
+        "instead of Adam",
+    ),
+    "rotation_001": Candidate(
+        recipe(256, 6, 0.006, dropout=0.1, augmentation={"rotation": 0.01}),
+        "batch 256, 6 epochs, peak 0.006, dropout 0.1, also rotated up to 1% of a "
+        "turn (3.6 degrees)",
     ),
 }
 # For `kedro run --env accurate` (conf/accurate, which trains the chosen one on all

@@ -153,29 +153,34 @@ class ReportingParams(_Params):
     misclassified_examples: PositiveInt = 25
 
 
-class ClusterParams(_Params):
-    """A Dask cluster that reads and classifies the folder's files: a running one, or
-    one started on this machine for the run (``kedro run --env distributed``)."""
-
-    # A running scheduler, e.g. tcp://10.0.0.5:8786; None starts a local cluster.
-    address: str | None = Field(None, min_length=1)
-    # The local cluster's worker processes; None: one per core.
+class _WithWorkers(_Params):
+    # Worker processes; None: one per core.
     workers: PositiveInt | None = Field(None, le=64)
 
     def worker_count(self, cores: int | None = None) -> int:
-        """The local cluster's worker processes: ``workers``, or one per core."""
+        """``workers``, or by default one process per core (``cores``, or this
+        process's)."""
         return self.workers or cores or available_cores()
 
 
-class InferenceParams(_Params):
-    """Which folder to classify, the pixel limit, batching and the contact sheet."""
+class ClusterParams(_WithWorkers):
+    """A Dask cluster that reads and classifies the folder's files: a running one, or
+    one started on this machine for the run (``kedro run --env distributed``); its
+    ``workers`` are the local cluster's."""
+
+    # A running scheduler, e.g. tcp://10.0.0.5:8786; None starts a local cluster.
+    address: str | None = Field(None, min_length=1)
+
+
+class InferenceParams(_WithWorkers):
+    """Which folder to classify, the pixel limit, batching and the contact sheet; its
+    ``workers`` are the processes that prepare the images."""
 
     input_dir: str = Field(min_length=1)
     max_pixels: PositiveInt = Field(50_000_000, le=500_000_000)
     # Seconds one file may take to read and prepare; then its status is "timed out".
     time_limit: PositiveFloat | None = Field(30.0, le=3600)
     batch_size: PositiveInt = Field(256, le=8192)
-    workers: PositiveInt | None = Field(None, le=64)  # None: one per core
     low_confidence: float = Field(0.8, ge=0, le=1)
     # What an image holds: one digit, a number (digits side by side), or auto: a
     # number only where it clearly is one.
@@ -186,7 +191,3 @@ class InferenceParams(_Params):
     # Read and classify on a Dask cluster (conf/distributed); None: in this process,
     # with ``workers`` processes preparing the images.
     cluster: ClusterParams | None = None
-
-    def worker_count(self, cores: int | None = None) -> int:
-        """``workers``, or by default one process per core."""
-        return self.workers or cores or available_cores()

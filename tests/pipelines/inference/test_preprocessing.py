@@ -9,6 +9,7 @@ from scipy import ndimage
 from mnist_classifier.pipelines.inference.preprocessing import (
     _centre_of_mass,
     percentile,
+    stroke_width,
 )
 
 
@@ -45,3 +46,15 @@ def test_percentile_is_numpys_to_the_bit_at_any_q(dtype: type) -> None:
         values = (rng.random(rng.integers(2, 12)) * 255).astype(dtype)
         q = float(rng.uniform(0, 100))
         assert percentile(values, q) == float(np.percentile(values, q))
+
+
+@pytest.mark.parametrize("width", [3, 5, 8])
+def test_stroke_width_of_a_long_bar_is_its_width(width: int) -> None:
+    mask = np.zeros((200, 30), bool)
+    mask[10:190, 5 : 5 + width] = True
+    assert stroke_width(mask) == pytest.approx(width, rel=0.05)
+    assert stroke_width(mask.T) == stroke_width(mask)
+
+
+def test_stroke_width_of_no_ink_is_zero() -> None:
+    assert stroke_width(np.zeros((5, 5), bool)) == 0

@@ -41,6 +41,7 @@ from .preprocessing import (
     _Paper,
     centre_in_frame,
     percentile,
+    stroke_width,
     thicken_thin_strokes,
 )
 
@@ -775,9 +776,8 @@ def _slide_right(cost: np.ndarray, ink: np.ndarray) -> tuple[np.ndarray, np.ndar
 
 
 def _stroke_width(mask: np.ndarray) -> float:
-    """The strokes' width: their area over half their outline's length."""
-    outline = mask & ~ndimage.binary_erosion(mask, _FOUR_NEIGHBOURS)
-    return max(2 * mask.sum() / max(outline.sum(), 1), 1.0)
+    """The strokes' width, at least a pixel: seams' crossings are divided by it."""
+    return max(stroke_width(mask), 1.0)
 
 
 def _digit(page: _Page, group: _Group) -> Digit:

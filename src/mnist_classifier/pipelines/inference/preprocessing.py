@@ -389,14 +389,20 @@ def _digit_box(mask: np.ndarray) -> tuple[tuple[slice, slice], np.ndarray]:
     return box, mask[box]
 
 
+def stroke_width(mask: np.ndarray) -> float:
+    """The strokes' width in pixels: their area over half their outline's length
+    (0 for an empty mask)."""
+    outline = mask & ~ndimage.binary_erosion(mask, _FOUR_NEIGHBOURS)
+    return 2 * mask.sum() / max(outline.sum(), 1)
+
+
 def thicken_thin_strokes(ink: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Widens strokes that would be thinner than MNIST's thinnest once fitted in 20x20.
 
     A fine pen photographed large comes out as hairlines in 20x20, which the model
     never saw: MNIST's strokes are 2-4 px wide there. Thicker strokes are left alone.
     """
-    outline = mask & ~ndimage.binary_erosion(mask, _FOUR_NEIGHBOURS)
-    width = 2 * mask.sum() / max(outline.sum(), 1)  # area / half the outline's length
+    width = stroke_width(mask)
     scale = BOX_SIZE / max(mask.shape)
     if width * scale >= MIN_STROKE:
         return ink
