@@ -10,12 +10,15 @@ from mnist_classifier.hooks import (  # noqa: E402
     ModelGuardHook,
     ModelRegistryHook,
     TensorFlowSetupHook,
+    WorkerServerHook,
 )
 
 # Every `kedro run` is an MLflow run (conf/base/mlflow.yml): kedro-mlflow's hook, fitted
 # to this project (see hooks/tracking.py), replaces the one the plugin registers itself.
 HOOKS = (
     TensorFlowSetupHook(),
+    # A run that reads a folder has its worker processes' server start at once.
+    WorkerServerHook(folder="digit_images"),
     # A pipeline that needs the trained model stops at once if there is none that fits.
     ModelGuardHook(model="classifier"),
     ExperimentTrackingHook(

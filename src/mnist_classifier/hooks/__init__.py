@@ -4,6 +4,7 @@ from .model_guard import ModelGuardError, ModelGuardHook
 from .registry import ModelRegistryHook
 from .tensorflow import TensorFlowSetupHook
 from .tracking import ExperimentTrackingHook
+from .workers import WorkerServerHook
 
 __all__ = [
     "ExperimentTrackingHook",
@@ -11,4 +12,5 @@ __all__ = [
     "ModelGuardHook",
     "ModelRegistryHook",
     "TensorFlowSetupHook",
+    "WorkerServerHook",
 ]

@@ -8,6 +8,7 @@ import functools
 import itertools
 import logging
 import multiprocessing
+import multiprocessing.forkserver
 import textwrap
 import time
 from collections.abc import Callable, Iterator
@@ -332,6 +333,24 @@ def _in_order(
         yield from done
 
 
+def start_worker_server() -> None:
+    """Starts the server that ``worker_pool`` forks its workers from, if it is not
+    running yet, and returns while it imports the preprocessing.
+
+    The first pool of a process otherwise starts it and waits for those imports.
+    Called as a run that reads a folder begins (``hooks.WorkerServerHook``), so that
+    they happen while the catalog loads the folder's listing and the model.
+    """
+    _worker_context()
+    multiprocessing.forkserver.ensure_running()
+
+
+def _worker_context() -> multiprocessing.context.ForkServerContext:
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([prepare.__module__])
+    return context
+
+
 @contextlib.contextmanager
 def worker_pool(workers: int) -> Iterator[ProcessPoolExecutor]:
     """Worker processes forked from a server that has the preprocessing imported.
@@ -339,8 +358,7 @@ def worker_pool(workers: int) -> Iterator[ProcessPoolExecutor]:
     On the way out, files not yet started are dropped: a failed or interrupted run
     does not wait for the rest of the folder.
     """
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([prepare.__module__])
+    context = _worker_context()
     # One NumPy thread a worker: the workers are the parallelism. With a BLAS thread
     # per core each (the piece verifier's matrix products), two would share the
     # cores four ways.

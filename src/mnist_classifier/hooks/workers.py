@@ -1,0 +1,43 @@
+"""The inference workers' server, started as a run that reads a folder begins.
+
+A folder of more than a few files is read by worker processes forked from one server,
+which imports the preprocessing (NumPy, SciPy, Pillow, this package) before it forks
+any. Started here, those imports happen while the catalog lists the folder and loads
+the model, not inside the reading node's time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kedro.framework.hooks import hook_impl
+from kedro.io import CatalogProtocol
+from kedro.pipeline import Pipeline
+
+from mnist_classifier.params import InferenceParams
+from mnist_classifier.pipelines.inference.nodes import start_worker_server
+
+
+class WorkerServerHook:
+    """Starts the worker server for a run that reads a folder on this machine."""
+
+    def __init__(
+        self, folder: str = "digit_images", inference: str = "params:inference"
+    ):
+        """Names the catalog entries of the folder's files and of the run's
+        inference parameters."""
+        self.folder = folder
+        self.inference = inference
+
+    @hook_impl
+    def before_pipeline_run(
+        self, run_params: dict[str, Any], pipeline: Pipeline, catalog: CatalogProtocol
+    ) -> None:
+        """Starts it if the run reads the folder here with worker processes, not on
+        a Dask cluster (whose own workers read the files) or in one process."""
+        if self.folder not in pipeline.inputs():
+            return
+        inference: InferenceParams = catalog.load(self.inference)  # Kedro validates it
+        if inference.cluster or inference.worker_count() < 2:
+            return
+        start_worker_server()
