@@ -29,7 +29,7 @@ class WorkerServerHook:
         self.folder = folder
         self.inference = inference
 
-    @hook_impl
+    @hook_impl(tryfirst=True)  # before the other hooks' work: more of it to overlap
     def before_pipeline_run(
         self, run_params: dict[str, Any], pipeline: Pipeline, catalog: CatalogProtocol
     ) -> None:
