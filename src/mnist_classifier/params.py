@@ -123,7 +123,13 @@ class TensorFlowParams(_Params):
 
 
 class TrainingParams(_Params):
-    """Everything the training pipeline needs to build, compile and fit the network."""
+    """Everything the training pipeline needs to build, compile and fit the network.
+
+    The defaults of these schemas are neutral settings (no crop, no dropout, Adam's own
+    learning rate), not the project's recipe: that is conf/base/parameters_training.yml
+    (and conf/accurate's). In Python, take it from the catalog,
+    ``catalog.load("params:training")``, rather than from the defaults.
+    """
 
     seed: int = Field(ge=0, le=LARGEST_SEED)
     architecture: ArchitectureParams

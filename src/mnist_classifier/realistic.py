@@ -212,7 +212,8 @@ def _light_and_shadow(size: tuple[int, int], rng: np.random.Generator) -> np.nda
     across = np.cos(angle) * x + np.sin(angle) * y
     along = np.cos(angle) * y - np.sin(angle) * x
     across += rng.uniform(-0.15, 0.15) * along**2
-    # the penumbra of a hand under room lights: 7-26% of the shorter side (10-90%)
+    # the penumbra of a hand under room lights (docs/experiments.md, "The figures
+    # behind three constants")
     softness = rng.uniform(0.03, 0.12)
     if rng.random() < 0.5:  # half of the page, its edge anywhere near the middle
         inside = across - rng.uniform(-0.35, 0.35)

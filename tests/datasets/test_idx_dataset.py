@@ -106,6 +106,15 @@ def test_corrupt_gzip_is_reported(tmp_path: Path) -> None:
         IDXDataset(filepath=str(path)).load()
 
 
+def test_a_damaged_deflate_stream_is_reported_too(tmp_path: Path) -> None:
+    damaged = bytearray(gzip.compress(bytes(1000)))
+    damaged[10] = 0xFF  # the first block's header: a block type that does not exist
+    path = tmp_path / "broken.idx.gz"
+    path.write_bytes(damaged)
+    with pytest.raises(DatasetError, match=r"broken.idx.gz' cannot be decompressed"):
+        IDXDataset(filepath=str(path)).load()
+
+
 def test_unexpected_shape_is_reported(tmp_path: Path) -> None:
     path = tmp_path / "images.idx"
     IDXDataset(filepath=str(path)).save(np.zeros((2, 32, 32), dtype=np.uint8))

@@ -90,13 +90,13 @@ def test_runs_that_train_nothing_register_nothing(project_copy: Path):
     assert len(versions) == 1
 
 
-def refused(project: Path, *options: str) -> str:
+def refused(project: Path, *options: str, **environment: str) -> str:
     """The one line ``python -m mnist_classifier.serving`` stops with (status 1)."""
     result = subprocess.run(
         [sys.executable, "-m", "mnist_classifier.serving", *options]
         + ["--port", str(free_port())],
         cwd=project,
-        env=server_environment(),
+        env=server_environment() | environment,
         capture_output=True,
         text=True,
         check=False,
@@ -111,6 +111,23 @@ def test_serving_without_a_model_is_one_clear_line(project_copy: Path):
     line = refused(project_copy)
     assert "no model" in line and "make run" in line
     assert not (project_copy / "mlruns").exists()  # and no empty store made
+
+
+def test_serving_from_a_folder_of_the_project_looks_in_the_projects_store(
+    project_copy: Path,
+):
+    line = refused(project_copy / "conf")
+    assert f"No MLflow store at {project_copy.resolve() / 'mlruns'}" in line
+
+
+def test_a_tracking_server_that_does_not_answer_is_one_clear_line(
+    project_copy: Path,
+):
+    closed = f"http://127.0.0.1:{free_port()}"
+    line = refused(
+        project_copy, "--tracking-uri", closed, MLFLOW_HTTP_REQUEST_MAX_RETRIES="0"
+    )
+    assert line.startswith(f"Cannot serve: the MLflow store {closed}: ")
 
 
 def request(url: str, payload: dict | bytes) -> tuple[int, dict]:

@@ -7,6 +7,7 @@ a type code, the number of dimensions, one 32-bit size per dimension, then the v
 from __future__ import annotations
 
 import gzip
+import zlib
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -71,7 +72,7 @@ class IDXDataset(AbstractDataset[np.ndarray, np.ndarray]):
         if self._gzipped:
             try:
                 raw = gzip.decompress(raw)
-            except (OSError, EOFError) as exc:
+            except (OSError, EOFError, zlib.error) as exc:
                 raise self._error(f"cannot be decompressed ({exc})") from exc
         return self._check_shape(self._parse(raw))
 

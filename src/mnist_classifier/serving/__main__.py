@@ -21,6 +21,7 @@ from pathlib import Path
 import mlflow
 import uvicorn
 from fastapi import FastAPI
+from kedro.utils import find_kedro_project
 from mlflow.exceptions import MlflowException
 from uvicorn.config import STARTUP_FAILURE
 
@@ -85,6 +86,10 @@ def main(argv: list[str] | None = None) -> int:
         uri = args.model_uri or serving_uri(client, registered_name(args.dataset))
     except NoModelError as error:  # one line on stderr, exit status 1
         raise SystemExit(f"Cannot serve: {error}") from None
+    except MlflowException as error:  # a tracking server that does not answer, say
+        raise SystemExit(
+            f"Cannot serve: the MLflow store {args.tracking_uri}: {_first_line(error)}"
+        ) from None
     try:
         version = _version(uri)
     except (MlflowException, OSError) as error:
@@ -156,8 +161,12 @@ def _first_line(error: BaseException) -> str:
 
 
 def _client(tracking_uri: str) -> mlflow.MlflowClient:
-    """The store's client; a missing SQLite store is no model, and is not created."""
-    database = sqlite_path(tracking_uri, Path.cwd())
+    """The store's client; a missing SQLite store is no model, and is not created.
+
+    A relative SQLite store is the project's, from whichever of its folders this runs,
+    as the experiment-tracking hook resolves it.
+    """
+    database = sqlite_path(tracking_uri, find_kedro_project(Path.cwd()) or Path.cwd())
     if database is not None:
         if not database.exists():
             raise NoModelError(

@@ -105,3 +105,32 @@ def test_a_batch_is_named_by_what_it_read():
     )
     assert first.batch_name(["a"]) != first.batch_name(["b"])
     assert first.batch_name(["a"]) != plan({"a": "1"}, version=V2).batch_name(["a"])
+
+
+def test_a_file_read_again_answers_with_the_newest_run_of_it():
+    stamps = {"a": "1", "b": "2", "c": "3"}
+    first = plan(stamps)
+    journal = rows(first, ["a", "b"], status="unreadable: Permission denied")
+    second = plan(stamps, journal)  # reads only the new "c"
+    journal = pd.concat([journal, rows(second, ["c"])])
+    third = plan(stamps, journal, redo=True)  # the same files, batched otherwise
+    assert (first.run, second.run, third.run) == (1, 2, 3)
+    # The journal's batch files come back in the order of their names, not of
+    # their runs: here, the oldest first.
+    journal = pd.concat([journal, rows(third, ["a", "b", "c"]).assign(prediction=1)])
+    answers = folder_predictions(journal, plan(stamps, journal))
+    assert list(answers["status"]) == ["ok", "ok", "ok"]
+    assert list(answers["prediction"]) == [1, 1, 1]
+
+
+def test_a_journal_written_before_runs_were_numbered_still_answers():
+    stamps = {"a": "1"}
+    journal = rows(plan(stamps), ["a"]).drop(columns="run")
+    assert plan(stamps, journal).run == 1
+    journal = pd.concat(
+        [journal, rows(plan(stamps, journal), ["a"]).assign(prediction=2)]
+    )
+    (row,) = folder_predictions(journal, plan(stamps, journal)).to_dict(
+        orient="records"
+    )
+    assert row["prediction"] == 2

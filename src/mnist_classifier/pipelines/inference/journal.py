@@ -2,10 +2,12 @@
 
 Each run adds its rows to the folder's journal (catalog: ``classified_files``) batch by
 batch, each row with the file's stamp (``FileStampDataset``), the model version and the
-layout that made it. A row still answers for its file while all three hold; a file
-without one (new, changed, read by another model or layout, or ``RETRIED``: "timed
-out" or "too large" last time) is read again. Rows of a batch that two runs both read
-are equal, whichever is kept.
+layout that made it, and the run's number (``RUN``). A row still answers for its file
+while all three hold; a file without one (new, changed, read by another model or
+layout, or ``RETRIED``: "timed out" or "too large" last time) is read again. Where
+several rows hold for a file (read again by ``inference.redo``, say), an answer wins
+over a ``RETRIED`` status, then the newest run's row: the journal's batch files are
+named by what they read, not in the order they were written.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ import pandas as pd
 
 #: Columns the journal adds to a prediction row, to tell whether it still holds.
 KEY = ["stamp", "model_version", "layout"]
+#: The column numbering a folder's runs 1, 2, ...: which of two holding rows is newer.
+RUN = "run"
 #: Statuses worth another try: the file may read in time when the machine is idle, or
 #: be admitted by a higher ``inference.max_pixels`` (it costs its header to find out).
 RETRIED = frozenset({"timed out", "too large"})
@@ -35,6 +39,7 @@ class FolderPlan:
             versioned).
         layout: What each image is read as (``digit``, ``number`` or ``auto``).
         to_read: The files to read in this run, sorted.
+        run: This run's number: one more than any in the folder's journal.
     """
 
     files: tuple[str, ...]
@@ -42,13 +47,16 @@ class FolderPlan:
     model_version: str | None
     layout: str
     to_read: tuple[str, ...]
+    run: int = 1
 
     def keyed(self, rows: pd.DataFrame) -> pd.DataFrame:
-        """The rows of a batch just read, with what tells whether they still hold."""
+        """The rows of a batch just read, with what tells whether they still hold
+        and which run wrote them."""
         return rows.assign(
             stamp=[self.stamps[name] for name in rows["image"]],
             model_version=self.model_version,
             layout=self.layout,
+            **{RUN: self.run},
         )
 
     def batch_name(self, names: Iterable[str]) -> str:
@@ -85,7 +93,9 @@ def plan_reading(
 ) -> FolderPlan:
     """Plans a run: the files without a row that still holds are read, or all if
     ``redo``."""
-    plan = FolderPlan(tuple(files), dict(stamps), model_version, layout, ())
+    runs = journal[RUN].dropna() if RUN in journal else pd.Series(dtype=float)
+    run = int(runs.max()) + 1 if len(runs) else 1  # journals of before have none
+    plan = FolderPlan(tuple(files), dict(stamps), model_version, layout, (), run)
     holding = _holding(journal, plan)
     done = set() if redo else set(holding["image"][~holding["status"].isin(RETRIED)])
     to_read = tuple(name for name in files if name not in done or stamps[name] is None)
@@ -98,10 +108,18 @@ def folder_predictions(journal: pd.DataFrame, plan: FolderPlan) -> pd.DataFrame:
     Raises:
         ValueError: If a file has no such row (the journal lost a batch the run wrote).
     """
-    rows = _holding(journal, plan)
-    rows = rows.sort_values(  # an answer before a RETRIED status, whichever is newer
-        "status", key=lambda status: status.isin(RETRIED), kind="stable"
-    ).drop_duplicates("image")
+    rows = _holding(journal, plan).reset_index(drop=True)
+    order = pd.DataFrame(
+        {
+            "retried": rows["status"].isin(RETRIED),
+            "run": rows[RUN].fillna(0) if RUN in rows else 0,
+        }
+    )
+    # An answer before a RETRIED status, whichever is newer; then the newest run's.
+    newest = order.sort_values(
+        ["retried", "run"], ascending=[True, False], kind="stable"
+    )
+    rows = rows.loc[newest.index].drop_duplicates("image")
     missing = sorted(set(plan.files) - set(rows["image"]))
     if missing:
         raise ValueError(
@@ -112,7 +130,7 @@ def folder_predictions(journal: pd.DataFrame, plan: FolderPlan) -> pd.DataFrame:
         rows.set_index("image")
         .loc[list(plan.files)]
         .reset_index()
-        .drop(columns=["stamp", "layout"])
+        .drop(columns=["stamp", "layout", RUN], errors="ignore")
     )
 
 

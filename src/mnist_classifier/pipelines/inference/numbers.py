@@ -60,8 +60,8 @@ LINE_LEVEL = 0.2
 #: shorter), and how much of the shorter's height two must share to be on one line.
 DIGIT_SIZED = 0.8
 SAME_LINE = 0.5
-#: Width over height of ink wider than any one digit: a single digit's is below 2.2
-#: (MNIST's 300 widest test digits rendered by ``render_user_image``, two seeds).
+#: Width over height of ink wider than any one digit, with a margin above the widest
+#: MNIST digits (docs/experiments.md, "The figures behind three constants").
 WIDEST_DIGIT = 2.5
 
 _EIGHT_NEIGHBOURS = np.ones((3, 3), bool)

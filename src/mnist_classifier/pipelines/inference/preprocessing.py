@@ -44,7 +44,8 @@ SMALL_COPY_STROKE_LEVEL = 0.25
 #: Blobs of ink smaller than this share of the largest are specks, left out.
 SPECK_SHARE = 0.05
 #: Stroke width (pixels, once in the 20x20 box) below which strokes are widened, and
-#: to what: MNIST's are 2.1-3.9 px wide (5th to 90th percentile).
+#: to what: about MNIST's thinnest and typical (docs/experiments.md, "The figures
+#: behind three constants").
 MIN_STROKE = 1.8
 TARGET_STROKE = 2.5
 #: Longer side of the images' copies on the contact sheet.
