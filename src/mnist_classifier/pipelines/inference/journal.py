@@ -93,8 +93,8 @@ def plan_reading(
 ) -> FolderPlan:
     """Plans a run: the files without a row that still holds are read, or all if
     ``redo``."""
-    runs = journal[RUN].dropna() if RUN in journal else pd.Series(dtype=float)
-    run = int(runs.max()) + 1 if len(runs) else 1  # journals of before have none
+    journal = _numbered(journal)
+    run = int(journal[RUN].max()) + 1 if len(journal) else 1
     plan = FolderPlan(tuple(files), dict(stamps), model_version, layout, (), run)
     holding = _holding(journal, plan)
     done = set() if redo else set(holding["image"][~holding["status"].isin(RETRIED)])
@@ -108,13 +108,8 @@ def folder_predictions(journal: pd.DataFrame, plan: FolderPlan) -> pd.DataFrame:
     Raises:
         ValueError: If a file has no such row (the journal lost a batch the run wrote).
     """
-    rows = _holding(journal, plan).reset_index(drop=True)
-    order = pd.DataFrame(
-        {
-            "retried": rows["status"].isin(RETRIED),
-            "run": rows[RUN].fillna(0) if RUN in rows else 0,
-        }
-    )
+    rows = _holding(_numbered(journal), plan).reset_index(drop=True)
+    order = pd.DataFrame({"retried": rows["status"].isin(RETRIED), "run": rows[RUN]})
     # An answer before a RETRIED status, whichever is newer; then the newest run's.
     newest = order.sort_values(
         ["retried", "run"], ascending=[True, False], kind="stable"
@@ -130,16 +125,16 @@ def folder_predictions(journal: pd.DataFrame, plan: FolderPlan) -> pd.DataFrame:
         rows.set_index("image")
         .loc[list(plan.files)]
         .reset_index()
-        .drop(columns=["stamp", "layout", RUN], errors="ignore")
+        .drop(columns=["stamp", "layout", RUN])
     )
 
 
 def _holding(journal: pd.DataFrame, plan: FolderPlan) -> pd.DataFrame:
-    """The journal's rows made from a file of the plan as it is now, by its model and
-    layout (a file without a stamp matches its rows without one: it is read each run,
-    see ``plan_reading``)."""
+    """The (``_numbered``) journal's rows made from a file of the plan as it is now,
+    by its model and layout (a file without a stamp matches its rows without one: it
+    is read each run, see ``plan_reading``)."""
     if journal.empty:
-        return journal.reindex(columns=["image", "status", *KEY])
+        return journal.reindex(columns=["image", "status", *KEY, RUN])
     now = pd.DataFrame(
         {
             "image": list(plan.files),
@@ -152,3 +147,9 @@ def _holding(journal: pd.DataFrame, plan: FolderPlan) -> pd.DataFrame:
     return journal.astype({column: object for column in KEY}).merge(
         now, on=["image", *KEY]
     )
+
+
+def _numbered(journal: pd.DataFrame) -> pd.DataFrame:
+    """The journal with every row's run number; rows of journals written before runs
+    were numbered have none, and count as older than any (0)."""
+    return journal.assign(**{RUN: journal[RUN].fillna(0) if RUN in journal else 0})
