@@ -2,7 +2,7 @@
 
 The same work on each engine: the 10,000 MNIST test digits written as realistic photos
 (``realistic.write_realistic_folder``), read, prepared and classified in batches of 256
-by the inference pipeline's own batch task (``nodes.read_batch``), each worker
+by the inference pipeline's own batch task (``classify.read_batch``), each worker
 with the model loaded once and one TensorFlow thread. Prints the cluster's start-up time
 and images/s with start-up excluded.
 
@@ -27,7 +27,7 @@ from kedro.framework.startup import bootstrap_project
 
 from mnist_classifier.classifier import TrainedClassifier
 from mnist_classifier.params import ClusterParams
-from mnist_classifier.pipelines.inference import cluster, nodes
+from mnist_classifier.pipelines.inference import classify, cluster
 from mnist_classifier.pipelines.inference.reading import prepare
 from mnist_classifier.realistic import write_realistic_folder
 
@@ -45,7 +45,7 @@ def read_batch(paths: list[str], classifier: TrainedClassifier) -> pd.DataFrame:
     """One batch, read, prepared and classified by the pipeline's own batch task."""
     loaders = [Path(path).read_bytes for path in paths]
     names = [Path(path).name for path in paths]
-    return nodes.read_batch(names, loaders, classifier, work=PREPARE)
+    return classify.read_batch(names, loaders, classifier, work=PREPARE)
 
 
 def on_dask(batches: list[list[str]], classifier, workers: int) -> tuple[float, int]:

@@ -31,13 +31,9 @@ from kedro_datasets.partitions import PartitionedDataset
 from mnist_classifier.datasets import AtomicDataset, ImageFileDataset
 from mnist_classifier.params import InferenceParams
 from mnist_classifier.pipelines.inference import preprocessing
-from mnist_classifier.pipelines.inference.nodes import (
-    CHUNK,
-    classify_batch,
-    preparer,
-    worker_pool,
-)
+from mnist_classifier.pipelines.inference.classify import classify_batch
 from mnist_classifier.pipelines.inference.reading import PreparedImage
+from mnist_classifier.pipelines.inference.workers import CHUNK, preparer, worker_pool
 from mnist_classifier.realistic import write_realistic_folder
 
 ROOT = Path(__file__).resolve().parents[1]

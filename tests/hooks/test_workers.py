@@ -57,7 +57,7 @@ def test_the_server_is_running_when_it_returns():
     code = textwrap.dedent(
         """
         import psutil
-        from mnist_classifier.pipelines.inference.nodes import start_worker_server
+        from mnist_classifier.pipelines.inference.workers import start_worker_server
 
         def servers():
             return [

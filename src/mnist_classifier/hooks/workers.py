@@ -15,7 +15,7 @@ from kedro.io import CatalogProtocol
 from kedro.pipeline import Pipeline
 
 from mnist_classifier.params import InferenceParams
-from mnist_classifier.pipelines.inference.nodes import start_worker_server
+from mnist_classifier.pipelines.inference.workers import start_worker_server
 
 
 class WorkerServerHook:

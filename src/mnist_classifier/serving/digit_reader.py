@@ -4,7 +4,7 @@
 size Pillow reads) and answers one row per image with the columns of the inference
 pipeline's ``predictions.csv``: ``prediction``, ``confidence``, ``p0``..., ``digits``,
 ``digit_confidences`` and ``status``. It runs the same functions as the pipeline
-(``nodes.preparer``, with the same limits, ``inference.time_limit`` included, and
+(``workers.preparer``, with the same limits, ``inference.time_limit`` included, and
 ``classify_prepared``): there is one preprocessing code path, never a copy. A broken or
 too slow file gets its status, as in the pipeline, and the other images are answered.
 
@@ -31,13 +31,10 @@ import mnist_classifier
 from mnist_classifier.classifier import TrainedClassifier
 from mnist_classifier.datasets import ClassifierDataset
 from mnist_classifier.params import InferenceParams
-from mnist_classifier.pipelines.inference.nodes import (
-    classify_prepared,
-    preparer,
-    tabulate,
-)
+from mnist_classifier.pipelines.inference.classify import classify_prepared, tabulate
 from mnist_classifier.pipelines.inference.numbers import Layout
 from mnist_classifier.pipelines.inference.reading import PreparedImage
+from mnist_classifier.pipelines.inference.workers import preparer
 
 #: What the served model reads: one image file per row, base64 in MLflow's JSON.
 INPUT = Schema([ColSpec("binary", "image")])

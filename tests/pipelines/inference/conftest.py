@@ -18,6 +18,7 @@ from PIL import Image
 from mnist_classifier.classifier import TrainedClassifier
 from mnist_classifier.params import InferenceParams
 from mnist_classifier.pipelines.data_processing.nodes import one_hot_labels
+from mnist_classifier.pipelines.inference import workers
 from mnist_classifier.pipelines.inference.nodes import (
     collect_predictions,
     predict_digits,
@@ -177,3 +178,39 @@ def tiny_model(sample_train, dataset_params, model_card) -> TrainedClassifier:
     targets = one_hot_labels(labels, dataset_params)
     model.fit(images, targets, batch_size=32, epochs=12, verbose=0)
     return TrainedClassifier(model, model_card)
+
+
+COLUMNS = [
+    "image",
+    "prediction",
+    "confidence",
+    *[f"p{k}" for k in range(10)],
+    "digits",
+    "digit_confidences",
+    "status",
+]
+
+
+def correlation(a: np.ndarray, b: np.ndarray) -> float:
+    """How alike two images are, allowing a shift of a pixel (centring rounds)."""
+    return max(
+        float(np.corrcoef(np.roll(a, (dy, dx), (0, 1)).ravel(), b.ravel())[0, 1])
+        for dy in (-1, 0, 1)
+        for dx in (-1, 0, 1)
+    )
+
+
+def decoded(content: bytes) -> Image.Image:
+    """Decodes a file's bytes, as the preprocessing does."""
+    return Image.open(io.BytesIO(content))
+
+
+@pytest.fixture
+def started(monkeypatch) -> list[int]:
+    """The worker counts of the pools the nodes start (each started, of 2 workers)."""
+    counts = []
+    real_pool = workers.worker_pool
+    monkeypatch.setattr(
+        workers, "worker_pool", lambda count: counts.append(count) or real_pool(2)
+    )
+    return counts

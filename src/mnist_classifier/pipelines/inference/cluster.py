@@ -39,6 +39,8 @@ from mnist_classifier.classifier import TrainedClassifier
 from mnist_classifier.params import ClusterParams
 from mnist_classifier.startup import import_keras
 
+from .reading import Loader
+
 logger = logging.getLogger(__name__)
 
 #: A local worker's environment: TensorFlow on one thread, as the worker has one core.
@@ -51,9 +53,7 @@ TASKS_AHEAD = 2
 TASKS_PER_THREAD = 4
 
 #: Reads, prepares and classifies one batch: (names, loaders, classifier) -> rows.
-BatchReader = Callable[
-    [list[str], list[Callable[[], bytes]], TrainedClassifier], pd.DataFrame
-]
+BatchReader = Callable[[list[str], list[Loader], TrainedClassifier], pd.DataFrame]
 
 
 class ModelPlugin(WorkerPlugin):
@@ -112,7 +112,7 @@ def connect(cluster: ClusterParams) -> Iterator[Client]:
 def classify_on_cluster(
     client: Client,
     files: list[str],
-    loaders: list[Callable[[], bytes]],
+    loaders: list[Loader],
     *,
     batch_size: int,
     read: BatchReader,
@@ -143,7 +143,7 @@ def classify_on_cluster(
     names_of = {}
     running = as_completed(with_results=True)
 
-    def submit(names: list[str], batch: list[Callable[[], bytes]]) -> None:
+    def submit(names: list[str], batch: list[Loader]) -> None:
         future = client.submit(_on_worker, read, names, batch, plugin.name, pure=False)
         names_of[future.key] = names
         running.add(future)
@@ -168,7 +168,7 @@ def classify_on_cluster(
 def _on_worker(
     read: BatchReader,
     names: list[str],
-    loaders: list[Callable[[], bytes]],
+    loaders: list[Loader],
     plugin: str,
 ) -> pd.DataFrame:
     """A task: one batch, read with the model this worker was given."""

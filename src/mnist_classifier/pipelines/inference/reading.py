@@ -30,6 +30,8 @@ from .preprocessing import (
 )
 
 Box = tuple[float, float, float, float]
+#: A file's loader (a partition's): it returns the file's bytes.
+Loader = Callable[[], bytes]
 
 
 class PreparedImage(NamedTuple):
@@ -145,7 +147,7 @@ def _interrupt(thread: threading.Thread) -> None:
 
 
 def prepare(
-    loader: Callable[[], bytes],
+    loader: Loader,
     with_thumbnail: bool,
     *,
     max_pixels: int,
@@ -176,8 +178,8 @@ def prepare(
 
 
 def prepare_each(
-    work: Callable[[Callable[[], bytes]], PreparedImage],
-    loaders: list[Callable[[], bytes]],
+    work: Callable[[Loader], PreparedImage],
+    loaders: list[Loader],
 ) -> list[PreparedImage]:
     """``work`` (``prepare`` with its settings) on each file: a worker process's
     chunk, in this module so that a worker imports no more than it needs."""
@@ -185,7 +187,7 @@ def prepare_each(
 
 
 def _prepare(
-    loader: Callable[[], bytes], with_thumbnail: bool, max_pixels: int, layout: Layout
+    loader: Loader, with_thumbnail: bool, max_pixels: int, layout: Layout
 ) -> PreparedImage:
     try:
         # A thumbnail keeps the colours its owner sees; the digits need none.

@@ -1,0 +1,150 @@
+"""Reading a folder's files on worker processes, in order, a few chunks at a time.
+
+The workers are forked from a server that has imported the preprocessing once: clean
+processes, quick to start, which never inherit TensorFlow's threads (forking a process
+that runs threads can deadlock the child) nor its memory. The model stays in the
+process that runs the pipeline, which classifies what the workers have prepared.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import functools
+import itertools
+import multiprocessing
+import multiprocessing.forkserver
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+
+import threadpoolctl
+
+from mnist_classifier.params import InferenceParams
+
+from .reading import Loader, PreparedImage, prepare, prepare_each
+
+#: Files a worker process is handed at a time; smaller folders are read in-process.
+CHUNK = 16
+#: Chunks handed over per worker ahead of the one whose results are awaited.
+CHUNKS_AHEAD = 4
+
+
+def preparer(
+    inference: InferenceParams, *, with_thumbnail: bool
+) -> Callable[[Loader], PreparedImage]:
+    """``prepare`` with the run's limits and layout (picklable, for the workers)."""
+    return functools.partial(
+        prepare,
+        with_thumbnail=with_thumbnail,
+        max_pixels=inference.max_pixels,
+        layout=inference.layout,
+        seconds=inference.time_limit,
+    )
+
+
+def prepare_in_batches(
+    files: list[str], digit_images: dict[str, Loader], inference: InferenceParams
+) -> Iterator[tuple[list[str], list[PreparedImage]]]:
+    """Yields the files batch by batch with their prepared images, in order.
+
+    With ``workers`` > 1 and more than a few files (``prepared``), worker processes
+    read and preprocess the files from the first one on, while the caller classifies
+    what they have prepared.
+    """
+    work = preparer(inference, with_thumbnail=False)
+    loaders = [digit_images[name] for name in files]
+    numbers = inference.layout == "number"
+    with prepared(work, loaders, inference.worker_count(), numbers=numbers) as results:
+        for start in range(0, len(files), inference.batch_size):
+            names = files[start : start + inference.batch_size]
+            yield names, list(itertools.islice(results, len(names)))
+
+
+@contextlib.contextmanager
+def prepared(
+    work: Callable[[Loader], PreparedImage],
+    loaders: list[Loader],
+    workers: int,
+    *,
+    numbers: bool,
+) -> Iterator[Iterator[PreparedImage]]:
+    """``work`` on each file, in order, on up to ``workers`` worker processes, a
+    chunk of files at a time: here if there is only one chunk.
+
+    Single digits take a few milliseconds each: they go ``CHUNK`` at a time, so up to
+    ``CHUNK`` of them are read here, which is quicker than starting workers. Numbers
+    take up to a few tenths of a second each when digits touch: they go to workers
+    from two on, in chunks small enough that the workers finish together.
+    """
+    chunk = max(1, min(CHUNK, len(loaders) // (8 * workers))) if numbers else CHUNK
+    workers = min(workers, -(-len(loaders) // chunk))
+    with worker_pool(workers) if workers > 1 else contextlib.nullcontext() as pool:
+        ahead = CHUNKS_AHEAD * workers
+        yield (
+            _in_order(pool, work, loaders, chunk, ahead) if pool else map(work, loaders)
+        )
+
+
+def _in_order(
+    pool: ProcessPoolExecutor,
+    work: Callable[[Loader], PreparedImage],
+    loaders: list[Loader],
+    chunk: int,
+    ahead: int,
+) -> Iterator[PreparedImage]:
+    """``pool.map(work, loaders, chunksize=chunk)``, but with ``ahead`` chunks handed
+    over at a time, not the whole folder at once as ``map`` does: a run that stops
+    leaves only those to finish, and finished files wait in memory only that long."""
+    chunks = (loaders[start : start + chunk] for start in range(0, len(loaders), chunk))
+    pending = collections.deque(
+        pool.submit(prepare_each, work, files)
+        for files in itertools.islice(chunks, ahead)
+    )
+    while pending:
+        done = pending.popleft().result()
+        pending.extend(
+            pool.submit(prepare_each, work, files)
+            for files in itertools.islice(chunks, 1)
+        )
+        yield from done
+
+
+def start_worker_server() -> None:
+    """Starts the server that ``worker_pool`` forks its workers from, if it is not
+    running yet, and returns while it imports the preprocessing.
+
+    The first pool of a process otherwise starts it and waits for those imports.
+    Called as a run that reads a folder begins (``hooks.WorkerServerHook``), so that
+    they happen while the catalog loads the folder's listing and the model.
+    """
+    _worker_context()
+    multiprocessing.forkserver.ensure_running()
+
+
+def _worker_context() -> multiprocessing.context.ForkServerContext:
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([prepare.__module__])
+    return context
+
+
+@contextlib.contextmanager
+def worker_pool(workers: int) -> Iterator[ProcessPoolExecutor]:
+    """Worker processes forked from a server that has the preprocessing imported.
+
+    On the way out, files not yet started are dropped: a failed or interrupted run
+    does not wait for the rest of the folder.
+    """
+    context = _worker_context()
+    # One NumPy thread a worker: the workers are the parallelism. With a BLAS thread
+    # per core each (the piece verifier's matrix products), two would share the
+    # cores four ways.
+    pool = ProcessPoolExecutor(
+        workers,
+        mp_context=context,
+        initializer=threadpoolctl.threadpool_limits,
+        initargs=(1,),
+    )
+    try:
+        yield pool
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,37 @@
+"""Unit tests of reading files on worker processes."""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import time
+
+from mnist_classifier.params import InferenceParams
+from mnist_classifier.pipelines.inference import workers
+
+from .conftest import png_bytes
+
+
+def test_workers_are_handed_a_few_chunks_at_a_time_not_the_whole_folder(
+    tmp_path, paper_digit
+):
+    # A run whose journal save fails stops taking results (Kedro does not close the
+    # node's generator): whatever was handed over is still read before it exits.
+    data, count = png_bytes(paper_digit), 40 * workers.CHUNK
+    loads = [
+        functools.partial(_marked_load, tmp_path / f"{i}", data) for i in range(count)
+    ]
+    work = workers.preparer(InferenceParams(input_dir="x"), with_thumbnail=False)
+    with workers.prepared(work, loads, 2, numbers=False) as results:
+        taken = list(itertools.islice(results, workers.CHUNK))
+        time.sleep(3)  # time for the workers to read all 640, had they been handed all
+        started = len(list(tmp_path.iterdir()))
+    assert [item.status for item in taken] == ["ok"] * workers.CHUNK
+    assert started <= (2 + workers.CHUNKS_AHEAD * 2) * workers.CHUNK < count
+
+
+def _marked_load(marker, data: bytes) -> bytes:
+    """Leaves a mark that the file was read (picklable, for the workers)."""
+    marker.touch()
+    time.sleep(0.005)
+    return data
