@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from mlflow import MlflowClient
 
 from tests.conftest import PROJECT_ROOT, copy_project
 from tests.servers import left_running, stop_group
@@ -88,3 +89,9 @@ def test_the_training_dag_runs_every_task_under_airflow(tmp_path):
     (metrics,) = reports.glob("metrics.json/*/metrics.json")
     assert json.loads(metrics.read_text())["test_accuracy"] > 0.3  # 10 classes
     assert len(list(reports.glob("confusion_matrix.png/*/confusion_matrix.png"))) == 1
+    # Registered by the task that saved the metrics: the model the training task logged.
+    client = MlflowClient(f"sqlite:///{project / 'mlruns' / 'mlflow.db'}")
+    (version,) = client.search_model_versions("name = 'mnist_sample_classifier'")
+    assert version.tags["kedro_run_id"] == model.name
+    champion = client.get_model_version_by_alias("mnist_sample_classifier", "champion")
+    assert champion.version == version.version

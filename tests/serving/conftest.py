@@ -16,14 +16,19 @@ from tests.servers import free_port, left_running, stop_group, wait_until_up
 
 
 def kedro_run(
-    project: Path, pipelines=None, env: str | None = "test", **runtime_params
+    project: Path,
+    pipelines=None,
+    env: str | None = "test",
+    to_nodes: list[str] | None = None,
+    **runtime_params,
 ) -> str:
-    """Runs the project (the test environment unless told); returns the session id."""
+    """Runs the project (the test environment unless told), up to ``to_nodes`` if
+    given; returns the session id."""
     bootstrap_project(project)
     with KedroSession.create(
         project_path=project, env=env, runtime_params=runtime_params
     ) as session:
-        session.run(pipeline_names=pipelines)
+        session.run(pipeline_names=pipelines, to_nodes=to_nodes)
         return session.session_id
 
 

@@ -81,13 +81,26 @@ def test_each_training_run_registers_a_version_and_champion_needs_accuracy(
     )
 
 
-def test_runs_that_train_nothing_register_nothing(project_copy: Path):
-    kedro_run(project_copy)
+def test_a_model_trained_in_one_run_is_registered_once_by_the_run_that_evaluates_it(
+    project_copy: Path, caplog
+):
+    """As the Airflow DAG's tasks do: one run trains and saves the model, another
+    computes its metrics."""
+    caplog.set_level("INFO", logger="mnist_classifier")
+    client = registry(project_copy)
+    trained = kedro_run(project_copy, to_nodes=["package_classifier"])
+    assert not (project_copy / "data/08_reporting/mnist_sample/metrics.json").exists()
+    assert client.search_model_versions("name = 'mnist_sample_classifier'") == []
+
     kedro_run(project_copy, pipelines=["evaluate"])
-    versions = registry(project_copy).search_model_versions(
-        "name = 'mnist_sample_classifier'"
-    )
-    assert len(versions) == 1
+    kedro_run(project_copy, pipelines=["evaluate"])  # its metrics saved again
+
+    (version,) = client.search_model_versions("name = 'mnist_sample_classifier'")
+    assert version.tags["kedro_run_id"] == trained
+    assert client.get_run(version.run_id).data.tags["run_id"] == trained
+    champion = client.get_model_version_by_alias("mnist_sample_classifier", CHAMPION)
+    assert champion.version == version.version
+    assert f"The model of Kedro run {trained} is already" in caplog.text
 
 
 def refused(project: Path, *options: str, **environment: str) -> str:

@@ -1,11 +1,13 @@
 """The model registry: every training run logs its model as a pyfunc and registers it.
 
 When a run saves the classifier, the whole inference path is logged to the run's MLflow
-record as a ``DigitReader`` (serving/digit_reader.py). When the same run then saves
-its test metrics, that model is registered as a new version of ``<dataset>_classifier``
-and the ``champion`` alias moves to it if it is at least as accurate
-(serving/registry.py). Runs that train nothing (``evaluate``, ``inference``) register
-nothing; runs without MLflow tracking neither log nor register.
+record as a ``DigitReader`` (serving/digit_reader.py), tagged with the Kedro run. When
+its test metrics are saved, that model is registered as a new version of
+``<dataset>_classifier`` and the ``champion`` alias moves to it if it is at least as
+accurate (serving/registry.py): by the same run, or, where training and evaluating are
+runs of their own (the tasks of the Airflow DAG, ``evaluate`` after a run that only
+trained), by the run that evaluates it, which finds the model its training run logged.
+A model is registered once; runs without MLflow tracking neither log nor register.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from mlflow.models.model import ModelInfo
 from mnist_classifier.classifier import Evaluation, TrainedClassifier
 from mnist_classifier.params import InferenceParams
 from mnist_classifier.serving.digit_reader import log_digit_reader
-from mnist_classifier.serving.registry import register, registered_name
+from mnist_classifier.serving.registry import logged_model, register, registered_name
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +42,8 @@ class ModelRegistryHook:
         self.inference: InferenceParams | None = None
         self.run_params: dict[str, Any] = {}
         self.logged: tuple[ModelInfo, str] | None = None  # model and its dataset
+        # The version and dataset of the saved classifier a run reads.
+        self.loaded: tuple[str, str] | None = None
 
     @hook_impl
     def after_context_created(self, context: KedroContext) -> None:
@@ -50,8 +54,18 @@ class ModelRegistryHook:
     def before_pipeline_run(
         self, run_params: dict[str, Any], pipeline: Pipeline, catalog: CatalogProtocol
     ) -> None:
-        """Starts with nothing logged: one model per run, registered once."""
-        self.run_params, self.logged = run_params, None
+        """Starts with nothing logged or read: one model per run, registered once."""
+        self.run_params, self.logged, self.loaded = run_params, None, None
+
+    @hook_impl
+    def after_dataset_loaded(self, dataset_name: str, data: Any, node: Node) -> None:
+        """Notes the saved classifier the run reads: its metrics are that model's."""
+        if (
+            dataset_name == self.model
+            and isinstance(data, TrainedClassifier)
+            and data.version is not None  # not versioned: no run to trace it to
+        ):
+            self.loaded = (data.version, data.card.dataset)
 
     @hook_impl
     def after_dataset_saved(self, dataset_name: str, data: Any, node: Node) -> None:
@@ -59,20 +73,39 @@ class ModelRegistryHook:
         if mlflow.active_run() is None:  # tracking is off for this pipeline
             return
         if dataset_name == self.model and isinstance(data, TrainedClassifier):
-            info = log_digit_reader(data, self.inference, self.name)
+            info = log_digit_reader(
+                data, self.inference, self.name, str(self.run_params["run_id"])
+            )
             self.logged = (info, data.card.dataset)
             logger.info("Logged the model to MLflow as %s.", info.model_uri)
-        elif (
-            dataset_name == self.metrics
-            and isinstance(data, Evaluation)
-            and self.logged is not None
-        ):
-            info, dataset = self.logged
-            register(
-                mlflow.MlflowClient(),
-                registered_name(dataset),
-                info.model_uri,
-                kedro_run_id=str(self.run_params.get("run_id")),
-                test_accuracy=data.test_accuracy,
-            )
-            self.logged = None
+        elif dataset_name == self.metrics and isinstance(data, Evaluation):
+            self._register(data)
+
+    def _register(self, metrics: Evaluation) -> None:
+        """Registers the model this run logged, else the one logged by the run that
+        trained the classifier this run read (its version is that run's id)."""
+        if self.logged is not None:
+            (info, dataset), trained_by = self.logged, str(self.run_params["run_id"])
+            uri = info.model_uri
+        elif self.loaded is not None:
+            trained_by, dataset = self.loaded
+            experiment = mlflow.active_run().info.experiment_id
+            found = logged_model(mlflow.MlflowClient(), experiment, trained_by)
+            if found is None:
+                logger.info(
+                    "Nothing registered: no model of this experiment was logged by "
+                    "the run that trained classifier version %s.",
+                    trained_by,
+                )
+                return
+            uri = found.model_uri
+        else:
+            return
+        register(
+            mlflow.MlflowClient(),
+            registered_name(dataset),
+            uri,
+            kedro_run_id=trained_by,
+            test_accuracy=metrics.test_accuracy,
+        )
+        self.logged = None

@@ -35,6 +35,7 @@ from mnist_classifier.pipelines.inference.classify import classify_prepared, tab
 from mnist_classifier.pipelines.inference.numbers import Layout
 from mnist_classifier.pipelines.inference.reading import PreparedImage
 from mnist_classifier.pipelines.inference.workers import preparer
+from mnist_classifier.serving.registry import RUN_TAG
 
 #: What the served model reads: one image file per row, base64 in MLflow's JSON.
 INPUT = Schema([ColSpec("binary", "image")])
@@ -158,13 +159,17 @@ def read_images(
 
 
 def log_digit_reader(
-    classifier: TrainedClassifier, inference: InferenceParams, name: str
+    classifier: TrainedClassifier,
+    inference: InferenceParams,
+    name: str,
+    kedro_run_id: str,
 ) -> mlflow.models.model.ModelInfo:
     """Logs the classifier as a ``DigitReader`` to the active MLflow run.
 
     The Keras file and its card are the model's artifacts, the package's code travels
     with it (so a served copy preprocesses as this version did), and the dataset and
-    class names are in its metadata.
+    class names are in its metadata. It is tagged with the Kedro run that trained it,
+    so that a later run that evaluates that version can find it (``logged_model``).
     """
     card = classifier.card
     with tempfile.TemporaryDirectory() as tmp:
@@ -178,6 +183,7 @@ def log_digit_reader(
             signature=signature(card.class_names),
             input_example=pd.DataFrame({"image": [blank_png(card.image_shape)]}),
             metadata={"dataset": card.dataset, "class_names": card.class_names},
+            tags={RUN_TAG: kedro_run_id},
             pip_requirements=[
                 f"{package}=={version(package)}" for package in REQUIREMENTS
             ],

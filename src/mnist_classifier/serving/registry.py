@@ -2,9 +2,9 @@
 
 A dataset's models are registered as ``<dataset>_classifier`` (``mnist_classifier`` for
 MNIST). Each version is tagged with the Kedro run that trained it and its test
-accuracy. ``champion`` moves to a new version only when its test accuracy is at least
-the current champion's; serving takes the champion, or the latest version if there is
-none.
+accuracy, and a run's model is registered once. ``champion`` moves to a new version only
+when its test accuracy is at least the current champion's; serving takes the champion,
+or the latest version if there is none.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 
 from mlflow import MlflowClient
+from mlflow.entities import LoggedModel
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import (
@@ -47,9 +48,23 @@ def register(
     kedro_run_id: str,
     test_accuracy: float,
 ) -> None:
-    """Registers the model as a new version and moves ``champion`` if it is as good."""
+    """Registers the model as a new version and moves ``champion`` if it is as good.
+
+    A model that Kedro run ``kedro_run_id`` trained and that is registered already (its
+    test metrics saved again by a later run) stays the version it is.
+    """
     if not _exists(client, name):
         client.create_registered_model(name)
+    elif same := client.search_model_versions(
+        f"name = '{name}' and tags.{RUN_TAG} = '{kedro_run_id}'"
+    ):
+        logger.info(
+            "The model of Kedro run %s is already %s version %s: not registered again.",
+            kedro_run_id,
+            name,
+            same[0].version,
+        )
+        return
     created = client.create_model_version(
         name,
         model_uri,
@@ -78,6 +93,17 @@ def register(
         f"'{CHAMPION}' now" if promoted else f"'{CHAMPION}' not moved",
         reason,
     )
+
+
+def logged_model(
+    client: MlflowClient, experiment_id: str, kedro_run_id: str
+) -> LoggedModel | None:
+    """The model Kedro run ``kedro_run_id`` logged to the experiment (the logged model
+    tagged with that run), if it logged one."""
+    found = client.search_logged_models(
+        [experiment_id], filter_string=f"tags.{RUN_TAG} = '{kedro_run_id}'"
+    )
+    return found[0] if found else None
 
 
 def champion_version(client: MlflowClient, name: str) -> ModelVersion | None:
