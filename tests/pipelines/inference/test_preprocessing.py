@@ -11,6 +11,7 @@ from scipy import ndimage
 from mnist_classifier.pipelines.inference.preprocessing import (
     UnusableImageError,
     _centre_of_mass,
+    _where_to_look,
     even_out_shadows,
     percentile,
     read_image,
@@ -20,7 +21,7 @@ from mnist_classifier.pipelines.inference.preprocessing import (
 )
 from mnist_classifier.pipelines.inference.reading import prepare
 
-from .conftest import correlation, decoded, png_bytes
+from .conftest import correlation, decoded, on_paper, png_bytes
 
 
 @pytest.mark.parametrize("q", [0, 10, 50, 90, 99.5, 100])
@@ -232,3 +233,21 @@ def test_the_digits_are_decoded_in_gray_and_a_thumbnail_in_colour(paper_digit):
 def test_a_jpeg_far_longer_than_it_is_high_is_read(paper_digit):
     strip = png_bytes(Image.new("RGB", (4000, 3), "white"), format="JPEG")
     assert read_image(lambda: strip, gray=True).size == (2000, 2)  # drafted at 1/2
+
+
+@pytest.mark.parametrize("chalk", [False, True], ids=["ink", "chalk"])
+def test_a_mid_size_image_is_searched_where_its_small_copy_shows_the_digit(
+    digit, chalk: bool
+):
+    page = on_paper(digit[0], size=(480, 360), at=(300, 40), scale=4)  # 112 px
+    gray = Image.fromarray(255 - page if chalk else page)
+
+    (rows, cols), dark = _where_to_look(gray)
+
+    ink_rows, ink_cols = np.nonzero(np.asarray(page) < 150)
+    assert rows.start <= ink_rows.min() and ink_rows.max() < rows.stop
+    assert cols.start <= ink_cols.min() and ink_cols.max() < cols.stop
+    assert (rows.stop - rows.start) * (cols.stop - cols.start) < 0.2 * 480 * 360
+    assert dark is (not chalk)
+    whole = _where_to_look(gray.crop((0, 0, 200, 150)))  # too small for a copy
+    assert whole == (np.s_[:, :], None)
