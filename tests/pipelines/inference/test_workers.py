@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import functools
+import importlib.util
 import itertools
+import sys
 import time
+import types
+
+from kedro.framework.cli import main as click_main
 
 from mnist_classifier.params import InferenceParams
 from mnist_classifier.pipelines.inference import workers
@@ -35,3 +40,19 @@ def _marked_load(marker, data: bytes) -> bytes:
     marker.touch()
     time.sleep(0.005)
     return data
+
+
+def test_the_server_preloads_the_console_script_s_entry_point(monkeypatch):
+    """Under ``kedro`` (a script run by path), each worker imports the script's
+    ``main`` again as it starts: the server imports its module for all of them."""
+    script = types.ModuleType("__main__")
+    script.__spec__ = None
+    script.main = click_main
+    monkeypatch.setitem(sys.modules, "__main__", script)
+    assert workers._main_imports() == ["kedro.framework.cli.cli"]
+
+    script.__spec__ = importlib.util.find_spec("pytest")  # `python -m`: by name
+    assert workers._main_imports() == []
+    script.__spec__ = None
+    del script.main  # `python -c`, or a script without an entry point
+    assert workers._main_imports() == []

@@ -14,6 +14,7 @@ import functools
 import itertools
 import multiprocessing
 import multiprocessing.forkserver
+import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 
@@ -123,8 +124,21 @@ def start_worker_server() -> None:
 
 def _worker_context() -> multiprocessing.context.ForkServerContext:
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([prepare.__module__])
+    context.set_forkserver_preload([prepare.__module__, *_main_imports()])
     return context
+
+
+def _main_imports() -> list[str]:
+    """The module of the console script's entry point (``kedro``'s command line) when
+    this process is one: each worker runs the main script again as it starts
+    (``multiprocessing`` does), whose import of it is then already done. Python's own
+    ``__main__`` preload does not do that: it looks for a ``main_path`` that ``spawn``
+    no longer gives."""
+    main = sys.modules["__main__"]
+    entry = getattr(main, "main", None)
+    if getattr(main, "__spec__", None) is not None or not callable(entry):
+        return []
+    return [entry.__module__]
 
 
 @contextlib.contextmanager
