@@ -25,7 +25,8 @@ from kedro_datasets.partitions import PartitionedDataset
 from mnist_classifier.datasets import ImageFileDataset
 from mnist_classifier.params import InferenceParams
 from mnist_classifier.pipelines.inference.preprocessing import read_image
-from mnist_classifier.pipelines.inference.workers import preparer, worker_pool
+from mnist_classifier.pipelines.inference.reading import preparer
+from mnist_classifier.pipelines.inference.workers import worker_pool
 from mnist_classifier.realistic import write_camera_folder
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -32,8 +32,8 @@ from mnist_classifier.datasets import AtomicDataset, ImageFileDataset
 from mnist_classifier.params import InferenceParams
 from mnist_classifier.pipelines.inference import preprocessing
 from mnist_classifier.pipelines.inference.classify import classify_batch
-from mnist_classifier.pipelines.inference.reading import PreparedImage
-from mnist_classifier.pipelines.inference.workers import CHUNK, preparer, worker_pool
+from mnist_classifier.pipelines.inference.reading import PreparedImage, preparer
+from mnist_classifier.pipelines.inference.workers import CHUNK, worker_pool
 from mnist_classifier.realistic import write_realistic_folder
 
 ROOT = Path(__file__).resolve().parents[1]

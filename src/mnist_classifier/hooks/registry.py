@@ -1,13 +1,13 @@
 """The model registry: every training run logs its model as a pyfunc and registers it.
 
 When a run saves the classifier, the whole inference path is logged to the run's MLflow
-record as a ``DigitReader`` (serving/digit_reader.py), tagged with the Kedro run. When
-its test metrics are saved, that model is registered as a new version of
-``<dataset>_classifier`` and the ``champion`` alias moves to it if it is at least as
-accurate (serving/registry.py): by the same run, or, where training and evaluating are
-runs of their own (the tasks of the Airflow DAG, ``evaluate`` after a run that only
-trained), by the run that evaluates it, which finds the model its training run logged.
-A model is registered once; runs without MLflow tracking neither log nor register.
+record as a ``DigitReader`` (serving/digit_reader.py). When test metrics are saved, the
+model they measure is registered as a new version of ``<dataset>_classifier`` and the
+``champion`` alias moves to it if it is at least as accurate (serving/registry.py): the
+model the same run trained, or the version of the classifier the run read, whose
+training run logged it (the tasks of the Airflow DAG, ``evaluate`` after a run that only
+trained; a classifier's version is the id of the Kedro run that saved it). A model is
+registered once; runs without MLflow tracking neither log nor register.
 """
 
 from __future__ import annotations
@@ -26,7 +26,11 @@ from mlflow.models.model import ModelInfo
 from mnist_classifier.classifier import Evaluation, TrainedClassifier
 from mnist_classifier.params import InferenceParams
 from mnist_classifier.serving.digit_reader import log_digit_reader
-from mnist_classifier.serving.registry import logged_model, register, registered_name
+from mnist_classifier.serving.registry import (
+    register,
+    register_logged,
+    registered_name,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -42,8 +46,8 @@ class ModelRegistryHook:
         self.inference: InferenceParams | None = None
         self.run_params: dict[str, Any] = {}
         self.logged: tuple[ModelInfo, str] | None = None  # model and its dataset
-        # The version and dataset of the saved classifier a run reads.
-        self.loaded: tuple[str, str] | None = None
+        # The version (None: not versioned) and dataset of the classifier a run reads.
+        self.loaded: tuple[str | None, str] | None = None
 
     @hook_impl
     def after_context_created(self, context: KedroContext) -> None:
@@ -60,11 +64,7 @@ class ModelRegistryHook:
     @hook_impl
     def after_dataset_loaded(self, dataset_name: str, data: Any, node: Node) -> None:
         """Notes the saved classifier the run reads: its metrics are that model's."""
-        if (
-            dataset_name == self.model
-            and isinstance(data, TrainedClassifier)
-            and data.version is not None  # not versioned: no run to trace it to
-        ):
+        if dataset_name == self.model and isinstance(data, TrainedClassifier):
             self.loaded = (data.version, data.card.dataset)
 
     @hook_impl
@@ -73,39 +73,48 @@ class ModelRegistryHook:
         if mlflow.active_run() is None:  # tracking is off for this pipeline
             return
         if dataset_name == self.model and isinstance(data, TrainedClassifier):
-            info = log_digit_reader(
-                data, self.inference, self.name, str(self.run_params["run_id"])
-            )
+            info = log_digit_reader(data, self.inference, self.name)
             self.logged = (info, data.card.dataset)
             logger.info("Logged the model to MLflow as %s.", info.model_uri)
         elif dataset_name == self.metrics and isinstance(data, Evaluation):
             self._register(data)
 
     def _register(self, metrics: Evaluation) -> None:
-        """Registers the model this run logged, else the one logged by the run that
-        trained the classifier this run read (its version is that run's id)."""
-        if self.logged is not None:
-            (info, dataset), trained_by = self.logged, str(self.run_params["run_id"])
-            uri = info.model_uri
-        elif self.loaded is not None:
-            trained_by, dataset = self.loaded
-            experiment = mlflow.active_run().info.experiment_id
-            found = logged_model(mlflow.MlflowClient(), experiment, trained_by)
-            if found is None:
-                logger.info(
-                    "Nothing registered: no model of this experiment was logged by "
-                    "the run that trained classifier version %s.",
-                    trained_by,
-                )
-                return
-            uri = found.model_uri
-        else:
+        """Registers the model the metrics measure: the one this run logged, unless the
+        run read another version of the classifier (``--load-versions``, ``evaluate``),
+        which the run that trained it logged."""
+        run_id = str(self.run_params["run_id"])
+        client = mlflow.MlflowClient()
+        version = self.loaded[0] if self.loaded else None
+        if self.logged is not None and version in (None, run_id):
+            info, dataset = self.logged
+            register(
+                client,
+                registered_name(dataset),
+                info.model_uri,
+                kedro_run_id=run_id,
+                test_accuracy=metrics.test_accuracy,
+            )
+        elif self.loaded is None:
             return
-        register(
-            mlflow.MlflowClient(),
-            registered_name(dataset),
-            uri,
-            kedro_run_id=trained_by,
-            test_accuracy=metrics.test_accuracy,
-        )
+        elif version is None:
+            logger.info(
+                "Nothing registered: the classifier evaluated is not versioned, so the "
+                "run that trained it is not known."
+            )
+        else:
+            if self.logged is not None:
+                logger.warning(
+                    "The metrics are those of classifier version %s, which this run "
+                    "read; the model it trained is logged but not registered.",
+                    version,
+                )
+            register_logged(
+                client,
+                registered_name(self.loaded[1]),
+                mlflow.active_run().info.experiment_id,
+                kedro_run_id=version,
+                model_name=self.name,
+                test_accuracy=metrics.test_accuracy,
+            )
         self.logged = None

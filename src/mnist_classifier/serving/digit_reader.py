@@ -4,7 +4,7 @@
 size Pillow reads) and answers one row per image with the columns of the inference
 pipeline's ``predictions.csv``: ``prediction``, ``confidence``, ``p0``..., ``digits``,
 ``digit_confidences`` and ``status``. It runs the same functions as the pipeline
-(``workers.preparer``, with the same limits, ``inference.time_limit`` included, and
+(``reading.preparer``, with the same limits, ``inference.time_limit`` included, and
 ``classify_prepared``): there is one preprocessing code path, never a copy. A broken or
 too slow file gets its status, as in the pipeline, and the other images are answered.
 
@@ -33,9 +33,7 @@ from mnist_classifier.datasets import ClassifierDataset
 from mnist_classifier.params import InferenceParams
 from mnist_classifier.pipelines.inference.classify import classify_prepared, tabulate
 from mnist_classifier.pipelines.inference.numbers import Layout
-from mnist_classifier.pipelines.inference.reading import PreparedImage
-from mnist_classifier.pipelines.inference.workers import preparer
-from mnist_classifier.serving.registry import RUN_TAG
+from mnist_classifier.pipelines.inference.reading import PreparedImage, preparer
 
 #: What the served model reads: one image file per row, base64 in MLflow's JSON.
 INPUT = Schema([ColSpec("binary", "image")])
@@ -159,17 +157,13 @@ def read_images(
 
 
 def log_digit_reader(
-    classifier: TrainedClassifier,
-    inference: InferenceParams,
-    name: str,
-    kedro_run_id: str,
+    classifier: TrainedClassifier, inference: InferenceParams, name: str
 ) -> mlflow.models.model.ModelInfo:
     """Logs the classifier as a ``DigitReader`` to the active MLflow run.
 
     The Keras file and its card are the model's artifacts, the package's code travels
     with it (so a served copy preprocesses as this version did), and the dataset and
-    class names are in its metadata. It is tagged with the Kedro run that trained it,
-    so that a later run that evaluates that version can find it (``logged_model``).
+    class names are in its metadata.
     """
     card = classifier.card
     with tempfile.TemporaryDirectory() as tmp:
@@ -183,7 +177,6 @@ def log_digit_reader(
             signature=signature(card.class_names),
             input_example=pd.DataFrame({"image": [blank_png(card.image_shape)]}),
             metadata={"dataset": card.dataset, "class_names": card.class_names},
-            tags={RUN_TAG: kedro_run_id},
             pip_requirements=[
                 f"{package}=={version(package)}" for package in REQUIREMENTS
             ],

@@ -10,6 +10,7 @@ or the latest version if there is none.
 from __future__ import annotations
 
 import logging
+import re
 
 from mlflow import MlflowClient
 from mlflow.entities import LoggedModel
@@ -26,6 +27,9 @@ logger = logging.getLogger(__name__)
 CHAMPION = "champion"
 ACCURACY_TAG = "test_accuracy"
 RUN_TAG = "kedro_run_id"
+#: What a Kedro run id (a version folder's name) is made of; anything else is not
+#: looked up, so that no name can break out of a search's quotes.
+_KEDRO_RUN_ID = re.compile(r"[0-9A-Za-z.:_-]+")
 #: What the registry answers for a model name, or an alias, it does not have.
 _NO_SUCH_NAME = ErrorCode.Name(RESOURCE_DOES_NOT_EXIST)
 _NO_SUCH_ALIAS = ErrorCode.Name(INVALID_PARAMETER_VALUE)
@@ -53,9 +57,7 @@ def register(
     A model that Kedro run ``kedro_run_id`` trained and that is registered already (its
     test metrics saved again by a later run) stays the version it is.
     """
-    if not _exists(client, name):
-        client.create_registered_model(name)
-    elif same := client.search_model_versions(
+    if same := client.search_model_versions(
         f"name = '{name}' and tags.{RUN_TAG} = '{kedro_run_id}'"
     ):
         logger.info(
@@ -65,6 +67,8 @@ def register(
             same[0].version,
         )
         return
+    if not _exists(client, name):
+        client.create_registered_model(name)
     created = client.create_model_version(
         name,
         model_uri,
@@ -95,15 +99,67 @@ def register(
     )
 
 
-def logged_model(
-    client: MlflowClient, experiment_id: str, kedro_run_id: str
-) -> LoggedModel | None:
-    """The model Kedro run ``kedro_run_id`` logged to the experiment (the logged model
-    tagged with that run), if it logged one."""
-    found = client.search_logged_models(
-        [experiment_id], filter_string=f"tags.{RUN_TAG} = '{kedro_run_id}'"
+def register_logged(
+    client: MlflowClient,
+    name: str,
+    experiment_id: str,
+    *,
+    kedro_run_id: str,
+    model_name: str,
+    test_accuracy: float,
+) -> None:
+    """Registers the model that Kedro run ``kedro_run_id`` logged to the experiment as
+    ``model_name``, found by that run's MLflow run: a run that trained, evaluated by
+    another (``register``'s rules apply). Says why if there is none to register.
+    """
+    if not _KEDRO_RUN_ID.fullmatch(kedro_run_id):
+        logger.warning(
+            "Nothing registered: classifier version '%s' is not a Kedro run id, so the "
+            "run that trained it cannot be looked up.",
+            kedro_run_id,
+        )
+        return
+    try:
+        found = logged_model(client, experiment_id, kedro_run_id, model_name)
+    except MlflowException as error:
+        logger.warning(
+            "Nothing registered: looking up the model Kedro run %s logged failed: %s",
+            kedro_run_id,
+            str(error).splitlines()[0],
+        )
+        return
+    if found is None:
+        logger.info(
+            "Nothing registered: Kedro run %s, which trained the classifier evaluated, "
+            "logged no model to this experiment (was its tracking off?).",
+            kedro_run_id,
+        )
+        return
+    register(
+        client,
+        name,
+        found.model_uri,
+        kedro_run_id=kedro_run_id,
+        test_accuracy=test_accuracy,
     )
-    return found[0] if found else None
+
+
+def logged_model(
+    client: MlflowClient, experiment_id: str, kedro_run_id: str, model_name: str
+) -> LoggedModel | None:
+    """The model ``model_name`` that Kedro run ``kedro_run_id`` logged to the
+    experiment, if it logged one: kedro-mlflow tags each MLflow run with its Kedro
+    run's parameters, the run's id (``run_id``) among them."""
+    for run in client.search_runs(
+        [experiment_id], filter_string=f"tags.run_id = '{kedro_run_id}'"
+    ):
+        if found := client.search_logged_models(
+            [experiment_id],
+            filter_string=f"source_run_id = '{run.info.run_id}' "
+            f"AND name = '{model_name}'",
+        ):
+            return found[0]
+    return None
 
 
 def champion_version(client: MlflowClient, name: str) -> ModelVersion | None:

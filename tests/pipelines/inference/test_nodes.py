@@ -146,13 +146,16 @@ def test_a_folder_without_a_usable_image_is_an_error_naming_it(
         read_folder(loaders(folder), stub_classifier, params(folder))
 
 
-def test_a_model_for_other_images_is_refused(write_files, paper_digit, stub_classifier):
-    stub_classifier.card = stub_classifier.card.model_copy(
-        update={"image_shape": (32, 32)}
-    )
+def test_a_model_for_other_images_is_refused(write_files, paper_digit, model_card):
+    card = model_card.model_copy(update={"image_shape": (32, 32)})
+    model = StubClassifier(card, version="2026-12-02T01.43.50.636Z")
     folder = write_files({"digit.png": png_bytes(paper_digit)})
-    with pytest.raises(ValueError, match=r"reads 32x32 images, but inference makes"):
-        read_folder(loaders(folder), stub_classifier, params(folder))
+    with pytest.raises(
+        ValueError,
+        match=r"classifier \(version 2026-12-02T01.43.50.636Z\) reads 32x32 images, "
+        "but inference makes",
+    ):
+        read_folder(loaders(folder), model, params(folder))
 
 
 def test_numbers_need_a_model_of_the_ten_digits(write_files, paper_digit, model_card):

@@ -9,10 +9,13 @@ import sys
 import time
 import types
 
+import pandas as pd
+import threadpoolctl
 from kedro.framework.cli import main as click_main
 
 from mnist_classifier.params import InferenceParams
 from mnist_classifier.pipelines.inference import workers
+from mnist_classifier.pipelines.inference.reading import preparer
 
 from .conftest import png_bytes
 
@@ -26,7 +29,7 @@ def test_workers_are_handed_a_few_chunks_at_a_time_not_the_whole_folder(
     loads = [
         functools.partial(_marked_load, tmp_path / f"{i}", data) for i in range(count)
     ]
-    work = workers.preparer(InferenceParams(input_dir="x"), with_thumbnail=False)
+    work = preparer(InferenceParams(input_dir="x"), with_thumbnail=False)
     with workers.prepared(work, loads, 2, numbers=False) as results:
         taken = list(itertools.islice(results, workers.CHUNK))
         time.sleep(3)  # time for the workers to read all 640, had they been handed all
@@ -54,5 +57,28 @@ def test_the_server_preloads_the_console_script_s_entry_point(monkeypatch):
     script.__spec__ = importlib.util.find_spec("pytest")  # `python -m`: by name
     assert workers._main_imports() == []
     script.__spec__ = None
+    script.main = pd.read_csv  # another script's: not imported into the server
+    assert workers._main_imports() == []
+    script.main = "".join  # no module at all
+    assert workers._main_imports() == []
     del script.main  # `python -c`, or a script without an entry point
     assert workers._main_imports() == []
+
+
+def test_each_worker_runs_one_blas_thread():
+    """The workers are the parallelism: a BLAS thread per core each would share the
+    cores four ways."""
+    with workers.worker_pool(2) as pool:
+        threads = list(pool.map(_blas_threads, range(4)))
+    assert threads == [1] * 4
+
+
+def _blas_threads(_: int) -> int:
+    """The most threads any BLAS library of this process runs (picklable)."""
+    blas = [
+        info["num_threads"]
+        for info in threadpoolctl.threadpool_info()
+        if info["user_api"] == "blas"
+    ]
+    assert blas, "NumPy runs no BLAS library that threadpoolctl knows"
+    return max(blas)

@@ -20,9 +20,9 @@ from .journal import FolderPlan, folder_predictions, plan_reading
 from .numbers import DIGITS
 from .preprocessing import FRAME_SIZE
 from .progress import FolderProgress
-from .reading import Loader, PreparedImage
+from .reading import Loader, PreparedImage, preparer
 from .sheet import contact_sheet
-from .workers import prepare_in_batches, prepared, preparer
+from .workers import prepare_in_batches, prepared
 
 logger = logging.getLogger(__name__)
 
@@ -161,15 +161,21 @@ def _check_model(classifier: TrainedClassifier, inference: InferenceParams) -> N
     shape = tuple(card.image_shape)
     if shape != (FRAME_SIZE, FRAME_SIZE):
         raise ValueError(
-            f"The classifier reads {shape[0]}x{shape[1]} images, but inference makes "
-            f"MNIST-style {FRAME_SIZE}x{FRAME_SIZE} digits."
+            f"The classifier {_named(classifier)}reads {shape[0]}x{shape[1]} images, "
+            f"but inference makes MNIST-style {FRAME_SIZE}x{FRAME_SIZE} digits: load "
+            f"a model of 28x28 images (--load-versions classifier:<version>)."
         )
     if inference.layout != "digit" and len(card.class_names) != DIGITS:
         raise ValueError(
             f"inference.layout={inference.layout} reads numbers, which takes a model "
-            f"of the {DIGITS} digits, but the classifier of '{card.dataset}' has "
-            f"{len(card.class_names)} classes. Set inference.layout=digit."
+            f"of the {DIGITS} digits, but the classifier {_named(classifier)}of "
+            f"'{card.dataset}' has {len(card.class_names)} classes. Set "
+            f"inference.layout=digit."
         )
+
+
+def _named(classifier: TrainedClassifier) -> str:
+    return f"(version {classifier.version}) " if classifier.version else ""
 
 
 def visible_files(digit_images: dict[str, Loader], input_dir: str) -> list[str]:

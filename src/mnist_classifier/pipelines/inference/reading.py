@@ -20,6 +20,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from mnist_classifier.params import InferenceParams
+
 from .numbers import Lattice, Layout, choose, find_candidates, layout_of
 from .preprocessing import (
     UnusableImageError,
@@ -177,12 +179,25 @@ def prepare(
         return PreparedImage((), "timed out")
 
 
+def preparer(
+    inference: InferenceParams, *, with_thumbnail: bool
+) -> Callable[[Loader], PreparedImage]:
+    """``prepare`` with the run's limits and layout (picklable, for the workers)."""
+    return functools.partial(
+        prepare,
+        with_thumbnail=with_thumbnail,
+        max_pixels=inference.max_pixels,
+        layout=inference.layout,
+        seconds=inference.time_limit,
+    )
+
+
 def prepare_each(
     work: Callable[[Loader], PreparedImage],
     loaders: list[Loader],
 ) -> list[PreparedImage]:
     """``work`` (``prepare`` with its settings) on each file: a worker process's
-    chunk, in this module so that a worker imports no more than it needs."""
+    chunk, in the module the workers' server imports before it forks them."""
     return [work(load) for load in loaders]
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import functools
 import itertools
 import multiprocessing
 import multiprocessing.forkserver
@@ -22,25 +21,14 @@ import threadpoolctl
 
 from mnist_classifier.params import InferenceParams
 
-from .reading import Loader, PreparedImage, prepare, prepare_each
+from .reading import Loader, PreparedImage, prepare, prepare_each, preparer
 
 #: Files a worker process is handed at a time; smaller folders are read in-process.
 CHUNK = 16
 #: Chunks handed over per worker ahead of the one whose results are awaited.
 CHUNKS_AHEAD = 4
-
-
-def preparer(
-    inference: InferenceParams, *, with_thumbnail: bool
-) -> Callable[[Loader], PreparedImage]:
-    """``prepare`` with the run's limits and layout (picklable, for the workers)."""
-    return functools.partial(
-        prepare,
-        with_thumbnail=with_thumbnail,
-        max_pixels=inference.max_pixels,
-        layout=inference.layout,
-        seconds=inference.time_limit,
-    )
+#: Console scripts whose entry point's module the workers' server imports for them.
+_PRELOADED_SCRIPTS = ("kedro.", "mnist_classifier.")
 
 
 def prepare_in_batches(
@@ -129,16 +117,17 @@ def _worker_context() -> multiprocessing.context.ForkServerContext:
 
 
 def _main_imports() -> list[str]:
-    """The module of the console script's entry point (``kedro``'s command line) when
-    this process is one: each worker runs the main script again as it starts
+    """The module of the console script's entry point, when this process is ``kedro``
+    or this package's script: each worker runs the main script again as it starts
     (``multiprocessing`` does), whose import of it is then already done. Python's own
     ``__main__`` preload does not do that: it looks for a ``main_path`` that ``spawn``
-    no longer gives."""
+    no longer gives. Other scripts' modules are not imported into the server, which
+    must never hold TensorFlow."""
     main = sys.modules["__main__"]
-    entry = getattr(main, "main", None)
-    if getattr(main, "__spec__", None) is not None or not callable(entry):
-        return []
-    return [entry.__module__]
+    module = getattr(getattr(main, "main", None), "__module__", None)
+    by_path = getattr(main, "__spec__", None) is None
+    known = isinstance(module, str) and module.startswith(_PRELOADED_SCRIPTS)
+    return [module] if by_path and known else []
 
 
 @contextlib.contextmanager
