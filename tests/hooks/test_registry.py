@@ -19,7 +19,6 @@ from mlflow.exceptions import MlflowException
 from mnist_classifier.classifier import Evaluation, TrainedClassifier
 from mnist_classifier.hooks import registry as hook_module
 from mnist_classifier.hooks.registry import ModelRegistryHook
-from mnist_classifier.params import ArchitectureParams, TrainingParams
 
 NAME = "mnist_classifier"
 TRAINED = "2026-12-01T10.00.00.000Z"  # the Kedro run that trained the model read
@@ -63,7 +62,8 @@ def classifier(model_card, version: str | None) -> TrainedClassifier:
     return TrainedClassifier(model=None, card=model_card, version=version)
 
 
-def metrics(accuracy: float = 0.99) -> Evaluation:
+def metrics(model_card, accuracy: float = 0.99) -> Evaluation:
+    """The test metrics of the model ``model_card`` describes."""
     return Evaluation(
         test_accuracy=accuracy,
         test_loss=0.05,
@@ -76,20 +76,17 @@ def metrics(accuracy: float = 0.99) -> Evaluation:
         training_seconds=60.0,
         epochs=6,
         best_epoch=6,
-        hyperparameters=TrainingParams(
-            seed=1, architecture=ArchitectureParams(conv_filters=[4])
-        ),
+        hyperparameters=model_card.history.hyperparameters,
     )
 
 
-def evaluate(hook: ModelRegistryHook, read: TrainedClassifier | None) -> None:
-    """A run ``EVALUATING`` that reads ``read`` (if any) and saves its metrics."""
+def evaluate(hook: ModelRegistryHook, read: TrainedClassifier) -> None:
+    """A run ``EVALUATING`` that reads ``read`` and saves its metrics."""
     with mlflow.start_run():
         mlflow.set_tag("run_id", EVALUATING)
         hook.before_pipeline_run({"run_id": EVALUATING}, None, None)
-        if read is not None:
-            hook.after_dataset_loaded("classifier", read, None)
-        hook.after_dataset_saved("metrics", metrics(), None)
+        hook.after_dataset_loaded("classifier", read, None)
+        hook.after_dataset_saved("metrics", metrics(read.card), None)
 
 
 def versions(client: MlflowClient) -> list:
@@ -128,7 +125,7 @@ def test_a_run_that_trains_one_model_and_reads_another_registers_the_one_read(
         hook.before_pipeline_run({"run_id": EVALUATING}, None, None)
         hook.after_dataset_saved("classifier", classifier(model_card, None), None)
         hook.after_dataset_loaded("classifier", classifier(model_card, TRAINED), None)
-        hook.after_dataset_saved("metrics", metrics(), None)
+        hook.after_dataset_saved("metrics", metrics(model_card), None)
 
     (version,) = versions(client)
     assert version.source == f"models:/{model_id}"

@@ -149,7 +149,8 @@ def logged_model(
 ) -> LoggedModel | None:
     """The model ``model_name`` that Kedro run ``kedro_run_id`` logged to the
     experiment, if it logged one: kedro-mlflow tags each MLflow run with its Kedro
-    run's parameters, the run's id (``run_id``) among them."""
+    run's parameters, the run's id (``run_id``) among them (tests/test_mlflow.py holds
+    it to that, and to the id being the version of what the run saves)."""
     for run in client.search_runs(
         [experiment_id], filter_string=f"tags.run_id = '{kedro_run_id}'"
     ):
