@@ -1,4 +1,5 @@
-"""Shared fixtures: the shipped MNIST sample, and a throw-away copy of the project."""
+"""Shared fixtures: the shipped MNIST sample, a throw-away copy of the project, and
+Kedro runs in it."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from kedro.framework.session import KedroSession
+from kedro.framework.startup import bootstrap_project
 
 from mnist_classifier.classifier import EpochRecord, ModelCard, TrainingHistory
 from mnist_classifier.datasets import IDXDataset
@@ -111,6 +114,33 @@ def project_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A copy of the project (``copy_project``) in a temporary folder, the cwd."""
     monkeypatch.chdir(copy_project(tmp_path))
     return tmp_path
+
+
+def kedro_run(
+    project: Path | None = None,
+    *,
+    env: str | None = "test",
+    pipelines: list[str] | None = None,
+    load_versions: dict[str, str] | None = None,
+    to_nodes: list[str] | None = None,
+    **runtime_params: Any,
+) -> str:
+    """Runs ``project`` (default: the cwd, a ``project_copy``) in this process, as
+    ``kedro run`` does: the test environment unless told, ``runtime_params`` as
+    ``--params``, ``pipelines``, ``load_versions`` and ``to_nodes`` as their options.
+
+    Returns:
+        The session id: the run's Kedro run id, the version of what it saved.
+    """
+    project = project or Path.cwd()
+    bootstrap_project(project)
+    with KedroSession.create(
+        project_path=project, env=env, runtime_params=runtime_params
+    ) as session:
+        session.run(
+            pipeline_names=pipelines, load_versions=load_versions, to_nodes=to_nodes
+        )
+        return session.session_id
 
 
 def _local_conf(directory: str, names: list[str]) -> list[str]:

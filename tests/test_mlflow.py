@@ -15,25 +15,14 @@ from pathlib import Path
 import mlflow
 import pandas as pd
 import pytest
-from kedro.framework.session import KedroSession
-from kedro.framework.startup import bootstrap_project
 from mlflow import MlflowClient
 
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import PROJECT_ROOT, kedro_run
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
 EXPERIMENT = "mnist_classifier"
 USER_STORE = PROJECT_ROOT / "mlruns" / "mlflow.db"
-
-
-def kedro_run(**runtime_params) -> None:
-    project = Path.cwd()
-    bootstrap_project(project)
-    with KedroSession.create(
-        project_path=project, env="test", runtime_params=runtime_params
-    ) as session:
-        session.run()
 
 
 def runs_in(store: Path) -> list[mlflow.entities.Run]:

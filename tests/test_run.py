@@ -14,34 +14,18 @@ import numpy as np
 import pandas as pd
 import pytest
 from kedro.framework.project import configure_project
-from kedro.framework.session import KedroSession
-from kedro.framework.startup import bootstrap_project
 from kedro.validation import ParameterValidationError
 from PIL import Image
 
 from mnist_classifier.datasets import IDXDataset
 from mnist_classifier.hooks import ModelGuardError
 from mnist_classifier.pipeline_registry import register_pipelines
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import PROJECT_ROOT, kedro_run
 
 MODELS, OUTPUT, REPORTS = (
     f"data/{layer}/mnist_sample"
     for layer in ["06_models", "07_model_output", "08_reporting"]
 )
-
-
-def kedro_run(
-    env: str = "test",
-    pipelines: list[str] | None = None,
-    load_versions: dict[str, str] | None = None,
-    **runtime_params,
-) -> None:
-    project = Path.cwd()
-    bootstrap_project(project)
-    with KedroSession.create(
-        project_path=project, env=env, runtime_params=runtime_params
-    ) as session:
-        session.run(pipeline_names=pipelines, load_versions=load_versions)
 
 
 def latest(path: str) -> Path:

@@ -1,4 +1,4 @@
-"""Helpers of the serving tests: Kedro runs in a project copy, and its server."""
+"""Helpers of the serving tests: the server, started and stopped."""
 
 from __future__ import annotations
 
@@ -9,27 +9,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from kedro.framework.session import KedroSession
-from kedro.framework.startup import bootstrap_project
-
 from tests.servers import free_port, left_running, stop_group, wait_until_up
-
-
-def kedro_run(
-    project: Path,
-    pipelines=None,
-    env: str | None = "test",
-    to_nodes: list[str] | None = None,
-    **runtime_params,
-) -> str:
-    """Runs the project (the test environment unless told), up to ``to_nodes`` if
-    given; returns the session id."""
-    bootstrap_project(project)
-    with KedroSession.create(
-        project_path=project, env=env, runtime_params=runtime_params
-    ) as session:
-        session.run(pipeline_names=pipelines, to_nodes=to_nodes)
-        return session.session_id
 
 
 def server_environment() -> dict[str, str]:

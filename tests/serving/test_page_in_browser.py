@@ -24,10 +24,10 @@ from PIL import Image
 from playwright.sync_api import Page, expect, sync_playwright
 
 from tests.browser import CHROMIUM_ARGS, find_chromium
-from tests.conftest import PROJECT_ROOT, copy_project, load_sample
+from tests.conftest import PROJECT_ROOT, copy_project, kedro_run, load_sample
 
 from ..pipelines.inference.conftest import on_paper
-from .conftest import kedro_run, serving
+from .conftest import serving
 
 pytestmark = pytest.mark.browser
 
