@@ -84,17 +84,14 @@ def _in_order(
     """``pool.map(work, loaders, chunksize=chunk)``, but with ``ahead`` chunks handed
     over at a time, not the whole folder at once as ``map`` does: a run that stops
     leaves only those to finish, and finished files wait in memory only that long."""
-    chunks = (loaders[start : start + chunk] for start in range(0, len(loaders), chunk))
-    pending = collections.deque(
-        pool.submit(prepare_each, work, files)
-        for files in itertools.islice(chunks, ahead)
+    submitted = (  # lazily: a chunk is handed over when it is taken from here
+        pool.submit(prepare_each, work, loaders[start : start + chunk])
+        for start in range(0, len(loaders), chunk)
     )
+    pending = collections.deque(itertools.islice(submitted, ahead))
     while pending:
         done = pending.popleft().result()
-        pending.extend(
-            pool.submit(prepare_each, work, files)
-            for files in itertools.islice(chunks, 1)
-        )
+        pending.extend(itertools.islice(submitted, 1))
         yield from done
 
 
