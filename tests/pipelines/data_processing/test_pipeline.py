@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 
@@ -43,6 +44,34 @@ def test_pipeline_checks_splits_and_encodes_the_raw_arrays(
     # Train and validation together are exactly the original training set.
     assert sorted(np.concatenate([train_y, validation_y]).argmax(axis=1)) == sorted(
         sample_train[1]
+    )
+
+
+@pytest.mark.parametrize("bad", ["train", "test"])
+def test_bad_data_is_named_by_its_catalog_entries(
+    bad, sample_train, sample_test, dataset_params
+):
+    """Both sets pass through the same node function: its error says which is wrong."""
+    arrays = {"train": sample_train, "test": sample_test}
+    catalog = DataCatalog(
+        {
+            **{
+                f"raw_{split}_{kind}": MemoryDataset(
+                    array + 10 * (split == bad and kind == "labels")
+                )
+                for split, pair in arrays.items()
+                for kind, array in zip(["images", "labels"], pair)
+            },
+            "params:dataset": MemoryDataset(dataset_params),
+            "params:data_processing": MemoryDataset(
+                SplitParams(validation_fraction=0.25, seed=1)
+            ),
+        }
+    )
+    with pytest.raises(ValueError) as error:
+        SequentialRunner().run(create_pipeline(), catalog)
+    assert str(error.value).startswith(
+        f"Invalid digit data in raw_{bad}_images and raw_{bad}_labels: labels range"
     )
 
 

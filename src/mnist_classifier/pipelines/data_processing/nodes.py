@@ -13,16 +13,28 @@ logger = logging.getLogger(__name__)
 
 
 def validate_digits(
-    images: np.ndarray, labels: np.ndarray, dataset: DatasetParams
+    images: np.ndarray,
+    labels: np.ndarray,
+    dataset: DatasetParams,
+    *,
+    source: str = "the digits",
 ) -> tuple[np.ndarray, np.ndarray]:
     """Checks that images and labels fit together and the dataset, so bad data fails early.
+
+    Args:
+        images: The images, one per label.
+        labels: Their class indices.
+        dataset: What the images' shape and classes must be.
+        source: Where they come from, for the error (the pipeline names the catalog
+            entries, so that the message says whether the training or the test set
+            is wrong).
 
     Returns:
         The same ``images`` and ``labels``, unchanged.
 
     Raises:
         ValueError: If shapes, dtypes, counts or label values are wrong; the message
-            says which, and what was expected.
+            names ``source``, says what is wrong, and what was expected.
     """
     problems = []
     if images.ndim != 3 or images.shape[1:] != tuple(dataset.image_shape):
@@ -50,7 +62,7 @@ def validate_digits(
     if len(images) == 0:
         problems.append("there are no images")
     if problems:
-        raise ValueError("Invalid digit data: " + "; ".join(problems) + ".")
+        raise ValueError(f"Invalid digit data in {source}: {'; '.join(problems)}.")
     logger.info("Validated %d images of shape %s.", len(images), images.shape[1:])
     return images, labels
 

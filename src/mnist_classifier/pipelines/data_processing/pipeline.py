@@ -1,5 +1,7 @@
 """The data_processing pipeline: raw IDX arrays in, checked images and targets out."""
 
+from functools import partial, update_wrapper
+
 from kedro.pipeline import Node, Pipeline
 
 from .nodes import one_hot_labels, split_validation_set, validate_digits
@@ -12,19 +14,8 @@ def create_pipeline(**kwargs) -> Pipeline:
     """Validate, split off the validation set, then one-hot encode the labels to fit."""
     return Pipeline(
         [
-            Node(
-                validate_digits,
-                ["raw_train_images", "raw_train_labels", "params:dataset"],
-                ["validated_train_images", "validated_train_labels"],
-                name="validate_train_digits",
-            ),
-            Node(
-                validate_digits,
-                ["raw_test_images", "raw_test_labels", "params:dataset"],
-                ["test_images", "test_labels"],
-                name="validate_test_digits",
-                tags=[TEST_SET],
-            ),
+            _validate("train", ["validated_train_images", "validated_train_labels"]),
+            _validate("test", ["test_images", "test_labels"], tags=[TEST_SET]),
             Node(
                 split_validation_set,
                 [
@@ -53,4 +44,17 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="encode_validation_labels",
             ),
         ]
+    )
+
+
+def _validate(split: str, outputs: list[str], tags: list[str] | None = None) -> Node:
+    """``validate_digits`` on the raw ``split`` set, its errors naming its entries."""
+    inputs = [f"raw_{split}_images", f"raw_{split}_labels"]
+    named = partial(validate_digits, source=" and ".join(inputs))
+    return Node(
+        update_wrapper(named, validate_digits),  # its name in logs, as Kedro asks
+        [*inputs, "params:dataset"],
+        outputs,
+        name=f"validate_{split}_digits",
+        tags=tags,
     )
