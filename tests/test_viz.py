@@ -19,6 +19,7 @@ from PIL import Image
 from playwright.sync_api import BrowserContext, Page, sync_playwright
 
 from mnist_classifier.pipeline_registry import register_pipelines
+from mnist_classifier.settings import CONFIG_LOADER_ARGS
 from tests.browser import CHROMIUM_ARGS, find_chromium
 from tests.servers import free_port, left_running, stop_group, wait_until_up
 
@@ -53,11 +54,10 @@ def expected(project_copy: Path) -> dict[str, dict[str, str]]:
 
 @pytest.fixture
 def catalog_config(project_copy: Path) -> dict[str, dict]:
-    """The catalog entries (type, kedro-viz layer) of the environment kedro-viz shows."""
+    """The catalog entries (type, kedro-viz layer) of the environment kedro-viz shows,
+    read as the project reads them (its resolvers: ``${folder_key:...}``)."""
     return OmegaConfigLoader(
-        conf_source=str(project_copy / "conf"),
-        base_env="base",
-        default_run_env="local",
+        conf_source=str(project_copy / "conf"), **CONFIG_LOADER_ARGS
     )["catalog"]
 
 
