@@ -50,9 +50,13 @@ def create_pipeline(**kwargs) -> Pipeline:
 def _validate(split: str, outputs: list[str], tags: list[str] | None = None) -> Node:
     """``validate_digits`` on the raw ``split`` set, its errors naming its entries."""
     inputs = [f"raw_{split}_images", f"raw_{split}_labels"]
+    # update_wrapper gives the partial validate_digits' name (Kedro's logs) and its
+    # annotations: Kedro's parameter validation reads them with get_type_hints, which
+    # a bare partial fails, and the evaluate pipeline's params:dataset would then
+    # reach the node as a dict, not DatasetParams.
     named = partial(validate_digits, source=" and ".join(inputs))
     return Node(
-        update_wrapper(named, validate_digits),  # its name in logs, as Kedro asks
+        update_wrapper(named, validate_digits),
         [*inputs, "params:dataset"],
         outputs,
         name=f"validate_{split}_digits",
