@@ -19,6 +19,7 @@ from kedro.io.core import DatasetError, Version
 from pydantic import ValidationError
 
 from mnist_classifier.classifier import ModelCard, TrainedClassifier
+from mnist_classifier.messages import first_line
 from mnist_classifier.startup import import_keras
 
 from .versioned_file import PARTIAL, VersionedFileDataset
@@ -76,7 +77,7 @@ class ClassifierDataset(VersionedFileDataset[TrainedClassifier, TrainedClassifie
                 model = keras.saving.load_model(local, safe_mode=True)
             except Exception as error:  # a damaged zip fails anywhere in Keras
                 raise DatasetError(
-                    f"{self._which(path)} cannot be read ({_first_line(error)})."
+                    f"{self._which(path)} cannot be read ({first_line(error)})."
                 ) from error
         version = path.parent.name if self._version else None
         return TrainedClassifier(model=model, card=card, version=version)
@@ -105,7 +106,7 @@ class ClassifierDataset(VersionedFileDataset[TrainedClassifier, TrainedClassifie
                 damaged = None if missing else archive.testzip()
         except (zipfile.BadZipFile, OSError, EOFError) as error:
             raise DatasetError(
-                f"{self._which(path)} is not a complete Keras file ({_first_line(error)})"
+                f"{self._which(path)} is not a complete Keras file ({first_line(error)})"
             ) from error
         if missing or damaged:
             what = f"lacks {', '.join(sorted(missing))}" if missing else "is damaged"
@@ -149,7 +150,7 @@ class ClassifierDataset(VersionedFileDataset[TrainedClassifier, TrainedClassifie
             ) from error
         except ValidationError as error:
             raise DatasetError(
-                f"{self._which(path)} has an invalid {CARD_NAME}: {_first_line(error)}."
+                f"{self._which(path)} has an invalid {CARD_NAME}: {first_line(error)}."
             ) from error
 
     def _local_copy(self, path: PurePosixPath, tmp: Path) -> str:
@@ -160,7 +161,3 @@ class ClassifierDataset(VersionedFileDataset[TrainedClassifier, TrainedClassifie
         local = tmp / path.name
         self._fs.get_file(remote, str(local))
         return str(local)
-
-
-def _first_line(error: BaseException) -> str:
-    return str(error).strip().split("\n")[0][:200] or type(error).__name__

@@ -22,6 +22,8 @@ from mlflow.protos.databricks_pb2 import (
     ErrorCode,
 )
 
+from mnist_classifier.messages import first_line
+
 logger = logging.getLogger(__name__)
 
 CHAMPION = "champion"
@@ -125,7 +127,7 @@ def register_logged(
         logger.warning(
             "Nothing registered: looking up the model Kedro run %s logged failed: %s",
             kedro_run_id,
-            str(error).splitlines()[0],
+            first_line(error),
         )
         return
     if found is None:
