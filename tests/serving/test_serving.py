@@ -263,6 +263,19 @@ def test_a_model_that_is_not_there_is_one_clear_line(served, model_uri):
     assert line.startswith(f"Cannot serve {model_uri}: ")
 
 
+def test_only_a_models_uri_is_read_for_an_alias(tmp_path, monkeypatch):
+    class NoRegistry:
+        def __init__(self, *args, **kwargs):
+            raise AssertionError("a path was looked up as a registered model")
+
+    checked = []
+    monkeypatch.setattr(serving_main.mlflow, "MlflowClient", NoRegistry)
+    monkeypatch.setattr(serving_main.mlflow.models, "get_model_info", checked.append)
+    path = str(tmp_path / "exports@2026-12" / "model")
+    assert serving_main._version(path) == path
+    assert checked == [path]
+
+
 def test_a_worker_that_cannot_load_its_model_stops_the_server(tmp_path, monkeypatch):
     # uvicorn restarts a worker that fails, forever, unless it exits with 3.
     monkeypatch.setenv(serving_main._MODEL, str(tmp_path / "no-model"))

@@ -25,6 +25,7 @@ from kedro.utils import find_kedro_project
 from mlflow.exceptions import MlflowException
 from uvicorn.config import STARTUP_FAILURE
 
+from mnist_classifier.messages import first_line
 from mnist_classifier.mlflow_store import sqlite_path
 from mnist_classifier.params import available_cores
 from mnist_classifier.serving.app import create_app
@@ -88,12 +89,12 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"Cannot serve: {error}") from None
     except MlflowException as error:  # a tracking server that does not answer, say
         raise SystemExit(
-            f"Cannot serve: the MLflow store {args.tracking_uri}: {_first_line(error)}"
+            f"Cannot serve: the MLflow store {args.tracking_uri}: {first_line(error)}"
         ) from None
     try:
         version = _version(uri)
     except (MlflowException, OSError) as error:
-        raise SystemExit(f"Cannot serve {uri}: {_first_line(error)}") from None
+        raise SystemExit(f"Cannot serve {uri}: {first_line(error)}") from None
     os.environ.update(
         {
             _MODEL: version,
@@ -132,7 +133,7 @@ def app_from_environment() -> FastAPI:
         reader = mlflow.pyfunc.load_model(uri).unwrap_python_model()
         reader.warm_up()
     except Exception as error:  # uvicorn restarts a worker that fails, unless with 3
-        logger.error("Cannot serve %s: %s", uri, _first_line(error))
+        logger.error("Cannot serve %s: %s", uri, first_line(error))
         sys.exit(STARTUP_FAILURE)
     # The logged model's own predict: the API has already checked what MLflow's
     # signature enforcement would (one column of bytes), so it is not done twice.
@@ -148,16 +149,12 @@ def _version(uri: str) -> str:
     Raises:
         MlflowException: If the alias, or the model the URI names, is not there.
     """
-    name, _, alias = uri.removeprefix("models:/").partition("@")
-    if alias:
+    if uri.startswith("models:/") and "@" in uri:  # models:/<name>@<alias>
+        name, _, alias = uri.removeprefix("models:/").partition("@")
         version = mlflow.MlflowClient().get_model_version_by_alias(name, alias).version
         uri = f"models:/{name}/{version}"
     mlflow.models.get_model_info(uri)  # its MLmodel file: the model is there
     return uri
-
-
-def _first_line(error: BaseException) -> str:
-    return str(error).strip().split("\n")[0] or type(error).__name__
 
 
 def _client(tracking_uri: str) -> mlflow.MlflowClient:
