@@ -15,6 +15,8 @@ from mnist_classifier.hooks import (  # noqa: E402
 
 # Every `kedro run` is an MLflow run (conf/base/mlflow.yml): kedro-mlflow's hook, fitted
 # to this project (see hooks/tracking.py), replaces the one the plugin registers itself.
+# Pluggy calls the `tryfirst` hooks first, the one listed last first among them: in
+# before_pipeline_run the model guard, then the workers' server, then the others.
 HOOKS = (
     TensorFlowSetupHook(),
     # A run that reads a folder has its worker processes' server start at once.

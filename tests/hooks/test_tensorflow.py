@@ -18,7 +18,8 @@ def clean_environment(monkeypatch):
 
 
 def run_hook(params: dict) -> None:
-    TensorFlowSetupHook().after_context_created(SimpleNamespace(params=params))
+    context = SimpleNamespace(config_loader={"parameters": params})
+    TensorFlowSetupHook().after_context_created(context)
 
 
 @pytest.mark.parametrize(("cores", "expected"), [(1, "1"), (2, "1"), (16, None)])

@@ -51,8 +51,13 @@ class ModelRegistryHook:
 
     @hook_impl
     def after_context_created(self, context: KedroContext) -> None:
-        """Keeps the inference settings (pixel limit, ...) the served model will use."""
-        self.inference = InferenceParams.model_validate(context.params["inference"])
+        """Keeps the inference settings (pixel limit, ...) the served model will use.
+
+        Read from the configuration, not ``context.params``, which would validate
+        every pipeline's parameters, not only this run's and these.
+        """
+        parameters = context.config_loader["parameters"]
+        self.inference = InferenceParams.model_validate(parameters["inference"])
 
     @hook_impl
     def before_pipeline_run(

@@ -31,7 +31,10 @@ class TensorFlowSetupHook:
         """Sets the variables TensorFlow reads when it starts."""
         # oneDNN's and the CPU-feature notices are INFO lines of TensorFlow's C++ core.
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        params = TensorFlowParams.model_validate(context.params.get("tensorflow", {}))
+        # Its own group from the configuration: ``context.params`` would validate every
+        # pipeline's parameters, not only this run's.
+        parameters = context.config_loader["parameters"]
+        params = TensorFlowParams.model_validate(parameters.get("tensorflow", {}))
         threads = params.inter_op_threads_for()
         if threads is not None:
             os.environ.setdefault("TF_NUM_INTEROP_THREADS", str(threads))

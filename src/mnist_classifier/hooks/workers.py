@@ -29,7 +29,7 @@ class WorkerServerHook:
         self.folder = folder
         self.inference = inference
 
-    @hook_impl(tryfirst=True)  # before the other hooks' work: more of it to overlap
+    @hook_impl(tryfirst=True)  # after the model guard, before the others (settings.py)
     def before_pipeline_run(
         self, run_params: dict[str, Any], pipeline: Pipeline, catalog: CatalogProtocol
     ) -> None:
