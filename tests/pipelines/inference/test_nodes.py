@@ -16,6 +16,7 @@ from matplotlib.colors import to_rgba
 
 from mnist_classifier.datasets import FileStampDataset, ImageFileDataset
 from mnist_classifier.params import InferenceParams
+from mnist_classifier.pipelines.inference import nodes
 from mnist_classifier.pipelines.inference.nodes import (
     plot_predictions_sheet,
     predict_digits,
@@ -26,7 +27,7 @@ from mnist_classifier.pipelines.inference.preprocessing import (
     to_mnist,
 )
 from mnist_classifier.pipelines.inference.reading import PreparedImage
-from mnist_classifier.pipelines.inference.workers import CHUNK
+from mnist_classifier.pipelines.inference.workers import CHUNK, prepare_in_batches
 from mnist_classifier.realistic import render_number
 from tests.conftest import StubClassifier, within
 
@@ -406,6 +407,30 @@ def test_a_second_run_reads_only_new_and_changed_files(
         before=journal,
     )
     assert model.batches == [6]
+
+
+def test_a_run_that_fails_stops_its_reading_at_once(
+    write_files, paper_digit, model_card, monkeypatch
+):
+    """Its worker processes too, even while the error's traceback holds the run."""
+    folder = write_files({f"{i:02d}.png": png_bytes(paper_digit) for i in range(40)})
+    closed = []
+
+    def reading(*args):
+        try:
+            yield from prepare_in_batches(*args)
+        finally:
+            closed.append(True)
+
+    class Failing(StubClassifier):
+        def predict(self, images: np.ndarray) -> np.ndarray:
+            raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(nodes, "prepare_in_batches", reading)
+    inference = params(folder, batch_size=4, workers=2)
+    with pytest.raises(RuntimeError) as failure:
+        list(predict_digits(loaders(folder), {}, {}, Failing(model_card), inference))
+    assert closed and failure.traceback  # closed while the traceback is still held
 
 
 def test_a_run_stopped_after_two_batches_is_finished_by_the_next(

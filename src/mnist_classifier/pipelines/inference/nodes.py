@@ -206,11 +206,14 @@ def _classifying(
     """The files' rows, a batch at a time: classified here, or on the Dask cluster
     ``inference.cluster`` names (its workers read and prepare the files too)."""
     if not inference.cluster:
-        batches = prepare_in_batches(files, digit_images, inference)
-        yield (
-            (names, classify_batch(names, images, classifier))
-            for names, images in batches
-        )
+        # Closed as the run ends, however it ends: its worker processes with it.
+        with contextlib.closing(
+            prepare_in_batches(files, digit_images, inference)
+        ) as batches:
+            yield (
+                (names, classify_batch(names, images, classifier))
+                for names, images in batches
+            )
         return
     from . import cluster  # noqa: PLC0415 - Dask loads only for a run that uses it
 
