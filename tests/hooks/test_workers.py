@@ -1,11 +1,12 @@
 """The worker server hook starts the inference workers' server as a run that reads a
-folder here begins, and only then."""
+folder here with worker processes begins, and only then."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 from kedro.io import DataCatalog, MemoryDataset
@@ -13,6 +14,7 @@ from kedro.io import DataCatalog, MemoryDataset
 from mnist_classifier.hooks import WorkerServerHook
 from mnist_classifier.params import InferenceParams
 from mnist_classifier.pipelines import data_processing, inference
+from mnist_classifier.pipelines.inference.workers import CHUNK
 
 
 @pytest.fixture
@@ -24,15 +26,39 @@ def started(monkeypatch) -> list[bool]:
     return calls
 
 
-def run_hook(pipeline, **params) -> None:
+@pytest.fixture
+def project(tmp_path) -> Path:
+    """A project whose folder "photos" holds two chunks of files."""
+    write_files(tmp_path / "photos", CHUNK + 1)
+    return tmp_path
+
+
+def write_files(folder: Path, count: int, prefix: str = "") -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for index in range(count):
+        (folder / f"{prefix}{index:03d}.png").write_bytes(b"")
+
+
+def run_hook(project: Path, pipeline, **params) -> None:
     settings = InferenceParams(input_dir="photos", **params)
     catalog = DataCatalog({"params:inference": MemoryDataset(settings)})
-    WorkerServerHook().before_pipeline_run({}, pipeline, catalog)
+    run_params = {"project_path": project.as_posix()}
+    WorkerServerHook().before_pipeline_run(run_params, pipeline, catalog)
 
 
-def test_a_run_that_reads_a_folder_starts_it(started):
-    run_hook(inference.create_pipeline(), workers=2)
+def test_a_run_that_reads_a_folder_starts_it(started, project):
+    run_hook(project, inference.create_pipeline(), workers=2)
     assert started == [True]
+
+
+def test_a_folder_of_one_chunk_is_read_without_it(started, tmp_path):
+    write_files(tmp_path / "photos", CHUNK)
+    write_files(tmp_path / "photos", 5, prefix=".")  # hidden: never read
+    write_files(tmp_path / "photos" / ".thumbnails", 5)
+    run_hook(tmp_path, inference.create_pipeline(), workers=2)
+    assert started == []
+    run_hook(tmp_path, inference.create_pipeline(), workers=2, layout="number")
+    assert started == [True]  # numbers go to workers from two on
 
 
 @pytest.mark.parametrize(
@@ -40,13 +66,13 @@ def test_a_run_that_reads_a_folder_starts_it(started):
     [{"workers": 1}, {"cluster": {"address": "tcp://10.0.0.5:8786"}}],
     ids=["one process", "on a cluster"],
 )
-def test_a_folder_read_without_worker_processes_does_not(started, params):
-    run_hook(inference.create_pipeline(), **params)
+def test_a_folder_read_without_worker_processes_does_not(started, project, params):
+    run_hook(project, inference.create_pipeline(), **params)
     assert started == []
 
 
-def test_a_run_that_reads_no_folder_does_not(started):
-    run_hook(data_processing.create_pipeline(), workers=2)
+def test_a_run_that_reads_no_folder_does_not(started, project):
+    run_hook(project, data_processing.create_pipeline(), workers=2)
     assert started == []
 
 

@@ -8,6 +8,10 @@ the model, not inside the reading node's time.
 
 from __future__ import annotations
 
+import itertools
+import os
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from kedro.framework.hooks import hook_impl
@@ -15,7 +19,11 @@ from kedro.io import CatalogProtocol
 from kedro.pipeline import Pipeline
 
 from mnist_classifier.params import InferenceParams
-from mnist_classifier.pipelines.inference.workers import start_worker_server
+from mnist_classifier.pipelines.inference.workers import (
+    CHUNK,
+    pool_size,
+    start_worker_server,
+)
 
 
 class WorkerServerHook:
@@ -33,11 +41,27 @@ class WorkerServerHook:
     def before_pipeline_run(
         self, run_params: dict[str, Any], pipeline: Pipeline, catalog: CatalogProtocol
     ) -> None:
-        """Starts it if the run reads the folder here with worker processes, not on
-        a Dask cluster (whose own workers read the files) or in one process."""
+        """Starts it if the run reads the folder here with worker processes: not on
+        a Dask cluster (whose own workers read the files), not in one process, not
+        for a folder of one chunk of files (read in this process)."""
         if self.folder not in pipeline.inputs():
             return
         inference: InferenceParams = catalog.load(self.inference)  # Kedro validates it
         if inference.cluster or inference.worker_count() < 2:
             return
+        folder = Path(run_params.get("project_path") or ".") / inference.input_dir
+        if "://" not in inference.input_dir:  # a remote folder is not counted here
+            # Counted only as far as it decides: a large folder costs no listing.
+            files = sum(1 for _ in itertools.islice(_visible_files(folder), CHUNK + 1))
+            numbers = inference.layout == "number"
+            if pool_size(files, inference.worker_count(), numbers=numbers) < 2:
+                return
         start_worker_server()
+
+
+def _visible_files(folder: Path) -> Iterator[str]:
+    """The folder's files, as the pipeline reads them: hidden ones and those in hidden
+    folders left out."""
+    for _, folders, names in os.walk(folder):
+        folders[:] = [name for name in folders if not name.startswith(".")]
+        yield from (name for name in names if not name.startswith("."))

@@ -65,13 +65,23 @@ def prepared(
     take up to a few tenths of a second each when digits touch: they go to workers
     from two on, in chunks small enough that the workers finish together.
     """
-    chunk = max(1, min(CHUNK, len(loaders) // (8 * workers))) if numbers else CHUNK
-    workers = min(workers, -(-len(loaders) // chunk))
+    chunk = _chunk(len(loaders), workers, numbers=numbers)
+    workers = pool_size(len(loaders), workers, numbers=numbers)
     with worker_pool(workers) if workers > 1 else contextlib.nullcontext() as pool:
         ahead = CHUNKS_AHEAD * workers
         yield (
             _in_order(pool, work, loaders, chunk, ahead) if pool else map(work, loaders)
         )
+
+
+def pool_size(files: int, workers: int, *, numbers: bool) -> int:
+    """The worker processes ``prepared`` reads ``files`` files on, at most ``workers``;
+    1 or 0: none, the files are read in this process."""
+    return min(workers, -(-files // _chunk(files, workers, numbers=numbers)))
+
+
+def _chunk(files: int, workers: int, *, numbers: bool) -> int:
+    return max(1, min(CHUNK, files // (8 * workers))) if numbers else CHUNK
 
 
 def _in_order(
