@@ -34,12 +34,12 @@ from PIL import Image
 from scipy import ndimage
 
 from .preprocessing import (
-    _FOUR_NEIGHBOURS,
+    FOUR_NEIGHBOURS,
     STROKE_LEVEL,
+    Paper,
     UnusableImageError,
-    _ink,
-    _Paper,
     centre_in_frame,
+    measure_ink,
     percentile,
     stroke_width,
     thicken_thin_strokes,
@@ -396,8 +396,8 @@ def _page(gray: Image.Image) -> _Page:
     factor = -(-max(gray.size) // NUMBER_WORKING_SIZE)
     small = gray.reduce(factor) if factor > 1 else gray
     pixels = np.asarray(small, dtype=np.float32)
-    paper = _Paper.of(pixels)
-    ink, level, _ = _ink(pixels, paper, np.s_[:, :])
+    paper = Paper.of(pixels)
+    ink, level, _ = measure_ink(pixels, paper, np.s_[:, :])
     faint = _without_ruled_lines(ink > FAINT_LEVEL * level, ink > LINE_LEVEL * level)
     labels, _ = ndimage.label(faint, _EIGHT_NEIGHBOURS)
     inked = np.unique(labels[faint & (ink > STROKE_LEVEL * level)])
@@ -419,7 +419,7 @@ def _without_ruled_lines(strokes: np.ndarray, faint: np.ndarray) -> np.ndarray:
     along = ndimage.uniform_filter1d(faint.astype(np.float32), run, axis=1)
     band = ndimage.maximum_filter1d(along > 0.8, run, axis=1) & faint
     band = ndimage.maximum_filter1d(band, 3, axis=0)  # a line's soft edges
-    labels, count = ndimage.label(band, _FOUR_NEIGHBOURS)
+    labels, count = ndimage.label(band, FOUR_NEIGHBOURS)
     if not count:
         return strokes
     lines = np.zeros_like(strokes)
@@ -795,7 +795,7 @@ def _digit(page: _Page, group: _Group) -> Digit:
     mask, ink = mask[inner], ink[inner]
     others = page.strokes[region][inner] & ~group.mask[inner]
     ink = np.clip((ink - page.noise) / max(level - page.noise, 1), 0, 1)
-    ink = np.where(ndimage.binary_dilation(mask, _FOUR_NEIGHBOURS) & ~others, ink, 0)
+    ink = np.where(ndimage.binary_dilation(mask, FOUR_NEIGHBOURS) & ~others, ink, 0)
     view = centre_in_frame(thicken_thin_strokes(ink, mask))
     top, left = group.rows.start + rows[0], group.cols.start + cols[0]
     factor, (width, height) = page.factor, page.size

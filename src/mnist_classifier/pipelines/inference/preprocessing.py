@@ -52,7 +52,7 @@ TARGET_STROKE = 2.5
 THUMBNAIL_SIZE = 96
 #: A pixel's four neighbours, the structure scipy's morphology and labels default to;
 #: made once, as building it for each call costs about as much as a digit's erosion.
-_FOUR_NEIGHBOURS = ndimage.generate_binary_structure(2, 1)
+FOUR_NEIGHBOURS = ndimage.generate_binary_structure(2, 1)
 _HIGH_BIT_DEPTH = {"I", "F", "I;16", "I;16L", "I;16B", "I;16N"}
 _ALPHA_MODES = {"RGBA", "LA", "PA", "RGBa", "La"}
 
@@ -204,10 +204,10 @@ def find_ink(gray: Image.Image) -> tuple[np.ndarray, np.ndarray]:
         gray = gray.reduce(-(-max(gray.size) // WORKING_SIZE))
     gray, pixels, paper = _evened(gray)
     region, dark = _where_to_look(gray)
-    ink, level, _ = _ink(pixels, paper, region, dark)
+    ink, level, _ = measure_ink(pixels, paper, region, dark)
     box, mask = _digit_box(ink > STROKE_LEVEL * level)
     ink = np.clip((ink[box] - 2 * paper.noise) / max(level - 2 * paper.noise, 1), 0, 1)
-    return np.where(ndimage.binary_dilation(mask, _FOUR_NEIGHBOURS), ink, 0), mask
+    return np.where(ndimage.binary_dilation(mask, FOUR_NEIGHBOURS), ink, 0), mask
 
 
 def even_out_shadows(gray: Image.Image) -> Image.Image:
@@ -228,12 +228,12 @@ def even_out_shadows(gray: Image.Image) -> Image.Image:
     return _evened(gray)[0]
 
 
-def _evened(gray: Image.Image) -> tuple[Image.Image, np.ndarray, _Paper]:
+def _evened(gray: Image.Image) -> tuple[Image.Image, np.ndarray, Paper]:
     """``even_out_shadows``, with the returned image's pixels (float32) and paper, so
     that ``find_ink`` does not measure them again: those measured on the way when the
     image is returned as it is, measured again on the evened image when it is not."""
     pixels = np.asarray(gray, dtype=np.float32)
-    paper = _Paper.of(pixels)
+    paper = Paper.of(pixels)
     if min(pixels.shape) < 3 * MIN_WINDOW:
         return gray, pixels, paper
     small = pixels[::2, ::2]  # the paper's light changes slowly: half size is plenty
@@ -254,7 +254,7 @@ def _evened(gray: Image.Image) -> tuple[Image.Image, np.ndarray, _Paper]:
     even = pixels / np.maximum(local, 1) * float(np.median(local))
     evened = Image.fromarray(np.uint8(np.clip(np.round(even), 0, 255)))
     pixels = np.asarray(evened, dtype=np.float32)
-    return evened, pixels, _Paper.of(pixels)
+    return evened, pixels, Paper.of(pixels)
 
 
 def _where_to_look(gray: Image.Image) -> tuple[tuple[slice, slice], bool | None]:
@@ -271,7 +271,7 @@ def _where_to_look(gray: Image.Image) -> tuple[tuple[slice, slice], bool | None]
         return np.s_[:, :], None
     small = np.asarray(gray.reduce(factor), dtype=np.float32)
     try:
-        ink, level, dark = _ink(small, _Paper.of(small), np.s_[:, :])
+        ink, level, dark = measure_ink(small, Paper.of(small), np.s_[:, :])
         rows, cols = _digit_box(ink > SMALL_COPY_STROKE_LEVEL * level)[0]
     except UnusableImageError:  # too faint or thin to see when small
         return np.s_[:, :], None
@@ -281,7 +281,7 @@ def _where_to_look(gray: Image.Image) -> tuple[tuple[slice, slice], bool | None]
     ], dark
 
 
-class _Paper(NamedTuple):
+class Paper(NamedTuple):
     """The paper's tone, a plane through the medians of an image's four edges (so light
     falling off across a photo is followed), and the noise on it."""
 
@@ -291,7 +291,7 @@ class _Paper(NamedTuple):
     noise: float
 
     @classmethod
-    def of(cls, pixels: np.ndarray) -> _Paper:
+    def of(cls, pixels: np.ndarray) -> Paper:
         """Measures them on the image's edges; the noise from neighbouring pixels."""
         top_bottom, left_right = pixels[[0, -1]], pixels[:, [0, -1]].T
         top, bottom = _median(top_bottom)
@@ -331,9 +331,9 @@ def _median(values: np.ndarray) -> np.ndarray:
     return np.partition(values, middle, axis=-1)[..., middle]
 
 
-def _ink(
+def measure_ink(
     pixels: np.ndarray,
-    paper: _Paper,
+    paper: Paper,
     region: tuple[slice, slice],
     dark: bool | None = None,
 ) -> tuple[np.ndarray, float, bool]:
@@ -376,7 +376,7 @@ def _digit_box(mask: np.ndarray) -> tuple[tuple[slice, slice], np.ndarray]:
     Raises:
         UnusableImageError: ``empty image`` when even the largest is a mere speck.
     """
-    labels, count = ndimage.label(mask, _FOUR_NEIGHBOURS)
+    labels, count = ndimage.label(mask, FOUR_NEIGHBOURS)
     largest = int(mask.sum())
     if count > 1:
         sizes = np.bincount(labels.ravel())
@@ -393,7 +393,7 @@ def _digit_box(mask: np.ndarray) -> tuple[tuple[slice, slice], np.ndarray]:
 def stroke_width(mask: np.ndarray) -> float:
     """The strokes' width in pixels: their area over half their outline's length
     (0 for an empty mask)."""
-    outline = mask & ~ndimage.binary_erosion(mask, _FOUR_NEIGHBOURS)
+    outline = mask & ~ndimage.binary_erosion(mask, FOUR_NEIGHBOURS)
     return 2 * mask.sum() / max(outline.sum(), 1)
 
 
