@@ -50,12 +50,11 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
-from kedro.framework.session import KedroSession
-from kedro.framework.startup import bootstrap_project
-from kedro.io import DataCatalog
+from kedro.io import CatalogProtocol
 from PIL import Image
 from sklearn.datasets import load_digits
 
+from mnist_classifier.catalog import open_catalog
 from mnist_classifier.classifier import TrainedClassifier
 from mnist_classifier.realistic import (
     write_camera_folder,
@@ -68,13 +67,6 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULT = Path("data/08_reporting/inference_benchmark.json")  # in the project
 
 
-def open_catalog(project: Path, env: str | None) -> DataCatalog:
-    """The project's catalog, as `kedro run --env <env>` sees it."""
-    bootstrap_project(project)
-    with KedroSession.create(project_path=project, env=env) as session:
-        return session.load_context().catalog
-
-
 class Run(NamedTuple):
     """One ``kedro run`` of the inference pipeline, measured."""
 
@@ -84,15 +76,16 @@ class Run(NamedTuple):
     peak_rss_mb: int  # the largest resident memory of its processes, summed
 
 
-def kedro_run(
+def time_inference_run(
     args: argparse.Namespace,
-    catalog: DataCatalog,
+    catalog: CatalogProtocol,
     folder: Path | None,
     model_version: str,
     params: str = "",
 ) -> Run:
-    """Runs the inference pipeline on ``folder`` as a user would, with that model,
-    reading every file (``inference.redo``: what earlier runs read is not reused).
+    """Times ``kedro run --pipelines inference`` on ``folder``, in a process of its own
+    as a user would run it, with that model, reading every file (``inference.redo``:
+    what earlier runs read is not reused).
 
     Args:
         args: The command line: project, environment and more parameters.
@@ -191,7 +184,7 @@ def naive_accuracy(
 
 def camera_photos(
     args: argparse.Namespace,
-    catalog: DataCatalog,
+    catalog: CatalogProtocol,
     version: str,
     tmp: Path,
     startup: float,
@@ -216,7 +209,7 @@ def camera_photos(
             (folder / f"{copy:03d}").mkdir(parents=True)
             for name in truth:
                 os.link(photos / name, folder / f"{copy:03d}" / name)
-    run = kedro_run(args, catalog, folder, version)
+    run = time_inference_run(args, catalog, folder, version)
     files = len(run.predictions)
     right = [
         prediction == truth[image.split("/")[-1]]
@@ -238,7 +231,7 @@ def camera_photos(
 
 def whole_numbers(
     args: argparse.Namespace,
-    catalog: DataCatalog,
+    catalog: CatalogProtocol,
     version: str,
     tmp: Path,
     startup: float,
@@ -260,7 +253,7 @@ def whole_numbers(
             count=args.numbers,
         )
         runs = {
-            layout: kedro_run(
+            layout: time_inference_run(
                 args, catalog, folder, version, f"inference.layout={layout}"
             )
             for layout in ("number", "auto")
@@ -330,9 +323,13 @@ def main() -> None:
         sizes = np.array([Image.open(realistic / name).size for name in truth])
 
         print("Running the inference pipeline on the samples, then on the folders...")
-        startup, startup_cpu, *_ = kedro_run(args, catalog, None, version)
-        seconds, cpu, predictions, _ = kedro_run(args, catalog, realistic, version)
-        other_predictions = kedro_run(args, catalog, other, version).predictions
+        startup, startup_cpu, *_ = time_inference_run(args, catalog, None, version)
+        seconds, cpu, predictions, _ = time_inference_run(
+            args, catalog, realistic, version
+        )
+        other_predictions = time_inference_run(
+            args, catalog, other, version
+        ).predictions
         raw = classifier.predict(digits)
         throughput = (count - samples) / (seconds - startup)
         camera = camera_photos(args, catalog, version, Path(tmp), startup)

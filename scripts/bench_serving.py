@@ -33,11 +33,10 @@ from pathlib import Path
 
 import numpy as np
 
-from mnist_classifier.datasets import IDXDataset
+from mnist_classifier.catalog import open_catalog
 from mnist_classifier.realistic import write_realistic_folder
 
 ROOT = Path(__file__).resolve().parents[1]
-MNIST = ROOT / "data/01_raw/mnist"
 
 
 def free_port() -> int:
@@ -70,9 +69,10 @@ def wait_for(url: str, server: subprocess.Popen, seconds: float = 120) -> None:
 
 
 def bodies(count: int) -> list[bytes]:
-    """Request bodies of one realistic digit photo each."""
-    digits = IDXDataset(filepath=str(MNIST / "t10k-images-idx3-ubyte.gz")).load()
-    labels = IDXDataset(filepath=str(MNIST / "t10k-labels-idx1-ubyte.gz")).load()
+    """Request bodies of one realistic digit photo each, of MNIST test digits."""
+    catalog = open_catalog(ROOT)
+    digits = catalog.load("raw_test_images")
+    labels = catalog.load("raw_test_labels")
     with tempfile.TemporaryDirectory() as tmp:
         truth = write_realistic_folder(digits[:count], labels[:count], Path(tmp), 7)
         files = [(Path(tmp) / name).read_bytes() for name in truth]
@@ -144,11 +144,16 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=200)
     args = parser.parse_args()
 
+    # Opening the catalog runs the project's hooks, which set variables in this process
+    # (TF_NUM_INTEROP_THREADS, MLFLOW_TRACKING_URI, ...): the server starts from the
+    # environment as it was before, as `make serve` starts it.
+    environment = dict(os.environ)
     payloads = bodies(args.images)
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "mnist_classifier.serving", "--port", str(port)],
         cwd=ROOT,
+        env=environment,
         stdout=subprocess.DEVNULL,  # its log: warnings only, nothing to read here
         stderr=subprocess.STDOUT,
         start_new_session=True,

@@ -22,9 +22,8 @@ import time
 from pathlib import Path
 
 import pandas as pd
-from kedro.framework.session import KedroSession
-from kedro.framework.startup import bootstrap_project
 
+from mnist_classifier.catalog import open_catalog
 from mnist_classifier.classifier import TrainedClassifier
 from mnist_classifier.params import ClusterParams
 from mnist_classifier.pipelines.inference import classify, cluster
@@ -103,9 +102,7 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=10_000)
     args = parser.parse_args()
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    bootstrap_project(ROOT)
-    with KedroSession.create(project_path=ROOT) as session:
-        catalog = session.load_context().catalog
+    catalog = open_catalog(ROOT)
     classifier = catalog.load("classifier")
     images = catalog.load("raw_test_images")[: args.images]
     labels = catalog.load("raw_test_labels")[: args.images]

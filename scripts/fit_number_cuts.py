@@ -24,9 +24,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
-from kedro.framework.session import KedroSession
-from kedro.framework.startup import bootstrap_project
 
+from mnist_classifier.catalog import open_catalog
 from mnist_classifier.classifier import TrainedClassifier
 from mnist_classifier.pipelines.inference.numbers import (
     DIGITS,
@@ -186,9 +185,7 @@ def main() -> None:
     parser.add_argument("--model-version", help="default: the latest classifier")
     parser.add_argument("--epochs", type=int, default=15)
     args = parser.parse_args()
-    bootstrap_project(ROOT)
-    with KedroSession.create(project_path=ROOT) as session:
-        catalog = session.load_context().catalog
+    catalog = open_catalog(ROOT)
     model = catalog.load("classifier", version=args.model_version)
     source = (catalog.load("raw_test_images"), catalog.load("raw_test_labels"), model)
     with tempfile.TemporaryDirectory(prefix="fit_number_cuts_") as tmp:

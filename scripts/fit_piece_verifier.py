@@ -30,10 +30,9 @@ from pathlib import Path
 
 import keras
 import numpy as np
-from kedro.framework.session import KedroSession
-from kedro.framework.startup import bootstrap_project
 from sklearn.metrics import roc_auc_score
 
+from mnist_classifier.catalog import open_catalog
 from mnist_classifier.pipelines.inference.numbers import (
     VERIFIER_FILE,
     PieceVerifier,
@@ -129,9 +128,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=VERIFIER_FILE)
     args = parser.parse_args()
-    bootstrap_project(ROOT)
-    with KedroSession.create(project_path=ROOT) as session:
-        catalog = session.load_context().catalog
+    catalog = open_catalog(ROOT)
     digits = catalog.load("raw_train_images")
     labels = catalog.load("raw_train_labels")
     with tempfile.TemporaryDirectory(prefix="fit_piece_verifier_") as tmp:

@@ -19,12 +19,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
-from mnist_classifier.datasets import IDXDataset
+from mnist_classifier.catalog import open_catalog
 from mnist_classifier.realistic import render_user_image
 
 ROOT = Path(__file__).resolve().parents[1]
 OUTPUT_DIR = ROOT / "data" / "01_raw" / "custom_digits"
-MNIST_DIR = ROOT / "data" / "01_raw" / "mnist"
 SIDES = (56, 160)
 SEED = 2024
 
@@ -38,8 +37,9 @@ def main() -> None:
         help="folder to write (default: %(default)s)",
     )
     output = parser.parse_args().output
-    images = IDXDataset(filepath=str(MNIST_DIR / "t10k-images-idx3-ubyte.gz")).load()
-    labels = IDXDataset(filepath=str(MNIST_DIR / "t10k-labels-idx1-ubyte.gz")).load()
+    catalog = open_catalog(ROOT)  # as `kedro run` sees it: the full MNIST test set
+    images = catalog.load("raw_test_images")
+    labels = catalog.load("raw_test_labels")
     rng = np.random.default_rng(SEED)
     picks = [
         int(np.flatnonzero(labels == digit)[rng.integers(20)]) for digit in range(10)

@@ -18,10 +18,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from kedro.framework.session import KedroSession
-from kedro.framework.startup import bootstrap_project
 from kedro_datasets.partitions import PartitionedDataset
 
+from mnist_classifier.catalog import open_catalog
 from mnist_classifier.datasets import ImageFileDataset
 from mnist_classifier.params import InferenceParams
 from mnist_classifier.pipelines.inference.preprocessing import read_image
@@ -44,9 +43,7 @@ def main() -> None:
     parser.add_argument("--copies", type=int, default=5)
     parser.add_argument("--passes", type=int, default=2)
     args = parser.parse_args()
-    bootstrap_project(ROOT)
-    with KedroSession.create(project_path=ROOT) as session:
-        catalog = session.load_context().catalog
+    catalog = open_catalog(ROOT)
     digits = catalog.load("raw_test_images")[: args.photos]
     labels = catalog.load("raw_test_labels")[: args.photos]
     with tempfile.TemporaryDirectory(prefix="profile_camera_photos_") as tmp:

@@ -24,10 +24,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from kedro.framework.session import KedroSession
-from kedro.framework.startup import bootstrap_project
 from kedro_datasets.partitions import PartitionedDataset
 
+from mnist_classifier.catalog import open_catalog
 from mnist_classifier.datasets import AtomicDataset, ImageFileDataset
 from mnist_classifier.params import InferenceParams
 from mnist_classifier.pipelines.inference import preprocessing
@@ -77,9 +76,7 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=10_000)
     parser.add_argument("--model-version", help="default: the latest classifier")
     args = parser.parse_args()
-    bootstrap_project(ROOT)
-    with KedroSession.create(project_path=ROOT) as session:
-        catalog = session.load_context().catalog
+    catalog = open_catalog(ROOT)
     model = catalog.load("classifier", version=args.model_version)
     digits = catalog.load("raw_test_images")[: args.images]
     labels = catalog.load("raw_test_labels")[: args.images]
