@@ -38,7 +38,7 @@ export AIRFLOW__USAGE_DATA_COLLECTION__ENABLED := False
 # Quieter TensorFlow start-up logs.
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-# Debian's chromium, which the browser test drives (installed by `make browser`).
+# Debian's chromium, which the browser tests drive (installed by `make browser`).
 CHROMIUM ?= /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -62,9 +62,9 @@ python:  ## Show the interpreter the venv is made with, and the venv's own Pytho
 	$(check-python)
 	@echo "PYTHON=$(PYTHON) (Python $(PYTHON_VERSION)); $(VENV): $(if $(VENV_VERSION),Python $(VENV_VERSION)$(if $(filter-out $(PYTHON_VERSION),$(VENV_VERSION)), (remade with $(PYTHON_VERSION) at the next install)),not made yet)"
 
-browser:  ## Install Debian's chromium for the browser test, if it is missing.
+browser:  ## Install Debian's chromium for the browser tests, if it is missing.
 	@test -x $(CHROMIUM) || { \
-		echo "Installing chromium with apt-get (needed by tests/test_viz.py)"; \
+		echo "Installing chromium with apt-get (needed by the browser tests: kedro-viz, the page)"; \
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium; }
 

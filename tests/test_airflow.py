@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from mlflow import MlflowClient
 
-from tests.conftest import PROJECT_ROOT, copy_project
+from tests.helpers import PROJECT_ROOT, copy_project
 from tests.servers import left_running, stop_group
 
 pytestmark = pytest.mark.airflow

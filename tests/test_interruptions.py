@@ -26,9 +26,9 @@ from kedro.io.core import Version
 
 from mnist_classifier.datasets import AtomicDataset, ClassifierDataset
 from mnist_classifier.realistic import write_realistic_folder
-from tests.conftest import copy_project
+from tests.helpers import copy_project
 from tests.servers import left_running, stop_group
-from tests.serving.conftest import server_environment
+from tests.serving.helpers import server_environment
 
 MODELS = "data/06_models/mnist_sample/classifier.keras"
 METRICS = "data/08_reporting/mnist_sample/metrics.json"
@@ -88,7 +88,7 @@ def start_kedro_run(
     )
 
 
-def kedro_run(project: Path, *options: str, **environment: str):
+def kedro_run_to_end(project: Path, *options: str, **environment: str):
     """`kedro run --env test *options` in ``project``, to its end; its output."""
     run = start_kedro_run(project, *options, **environment)
     try:
@@ -105,7 +105,7 @@ def stopped_run(project: Path, on: str, at: str, signal_name: str, *options, aft
     hooks = project / "stopper"
     hooks.mkdir(exist_ok=True)
     (hooks / "sitecustomize.py").write_text(textwrap.dedent(STOPPER))
-    return kedro_run(
+    return kedro_run_to_end(
         project,
         *options,
         PYTHONPATH=str(hooks),
@@ -139,7 +139,7 @@ def latest_model(project: Path) -> str:
 def trained(tmp_path_factory) -> Path:
     """A project copy with one trained model and its reports."""
     project = copy_project(tmp_path_factory.mktemp("trained"))
-    assert kedro_run(project).returncode == 0
+    assert kedro_run_to_end(project).returncode == 0
     return project
 
 
@@ -169,7 +169,7 @@ def test_a_training_killed_as_it_renames_the_model_leaves_no_new_version(
     assert not (project / MODELS / half / "classifier.keras").exists()
     assert (project / MODELS / half / "classifier.keras.partial").exists()
     assert latest_model(project) == before
-    inference = kedro_run(
+    inference = kedro_run_to_end(
         project, "--pipelines", "inference", "--params", f"input_dir={digits}"
     )
     assert inference.returncode == 0, inference.stdout[-3000:]
@@ -206,7 +206,7 @@ def test_a_truncated_model_stops_inference_in_one_line(project, digits):
     keras_file = project / MODELS / version / "classifier.keras"
     keras_file.write_bytes(keras_file.read_bytes()[:1000])
 
-    run = kedro_run(
+    run = kedro_run_to_end(
         project, "--pipelines", "inference", "--params", f"input_dir={digits}"
     )
 
@@ -263,12 +263,12 @@ def test_an_interrupted_inference_resumes_where_it_stopped(project, sample_test)
     ]
     assert sum(name.endswith(".parquet") for name in journal) == 9
     assert not [name for name in journal if name.endswith(".partial")]  # cleaned up
-    resumed = kedro_run(project, *options, params)
+    resumed = kedro_run_to_end(project, *options, params)
     assert resumed.returncode == 0, resumed.stdout[-3000:]
     assert "400 files; reading 256, 144 already read" in " ".join(
         resumed.stdout.split()
     )
-    redone = kedro_run(project, *options, params + ",inference.redo=true")
+    redone = kedro_run_to_end(project, *options, params + ",inference.redo=true")
     assert redone.returncode == 0
 
     first, second = (

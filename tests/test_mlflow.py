@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
-from tests.conftest import PROJECT_ROOT, kedro_run
+from tests.helpers import PROJECT_ROOT, kedro_run
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 

@@ -21,7 +21,7 @@ import pandas as pd
 from mlflow import MlflowClient
 from nbmake.nb_run import NotebookRun
 
-from tests.conftest import PROJECT_ROOT
+from tests.helpers import PROJECT_ROOT
 
 NOTEBOOK = PROJECT_ROOT / "notebooks" / "mnist_classifier.ipynb"
 CUSTOM_DIGITS = Path("data") / "01_raw" / "custom_digits"

@@ -20,7 +20,7 @@ from PIL import Image
 from mnist_classifier.datasets import IDXDataset
 from mnist_classifier.hooks import ModelGuardError
 from mnist_classifier.pipeline_registry import register_pipelines
-from tests.conftest import PROJECT_ROOT, kedro_run
+from tests.helpers import PROJECT_ROOT, kedro_run
 
 MODELS, OUTPUT, REPORTS = (
     f"data/{layer}/mnist_sample"

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 from mnist_classifier.startup import HarmlessWarnings, quiet_harmless_warnings
-from tests.conftest import PROJECT_ROOT
+from tests.helpers import PROJECT_ROOT
 
 
 def run_python(code: str, **options) -> subprocess.CompletedProcess[str]:

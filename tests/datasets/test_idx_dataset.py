@@ -12,7 +12,7 @@ import pytest
 from kedro.io import DatasetError
 
 from mnist_classifier.datasets import IDXDataset
-from tests.conftest import PROJECT_ROOT
+from tests.helpers import PROJECT_ROOT
 
 MNIST_DIR = PROJECT_ROOT / "data" / "01_raw" / "mnist"
 

@@ -14,7 +14,7 @@ from mnist_classifier.datasets import (
     NotRegularFileError,
 )
 from mnist_classifier.pipelines.inference.reading import prepare
-from tests.conftest import within
+from tests.helpers import within
 
 
 def test_a_file_loads_as_its_bytes_and_saves_back(tmp_path: Path):

@@ -9,9 +9,9 @@ from PIL import Image
 
 from mnist_classifier.params import InferenceParams
 from mnist_classifier.serving.digit_reader import read_digits
-from tests.conftest import load_sample
+from tests.helpers import load_sample
 
-from ..pipelines.inference.conftest import on_paper, png_bytes
+from ..pipelines.inference.helpers import on_paper, png_bytes
 
 
 def off_the_main_thread(call):

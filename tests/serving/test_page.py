@@ -17,9 +17,9 @@ from mnist_classifier.params import InferenceParams
 from mnist_classifier.serving.app import create_app
 from mnist_classifier.serving.digit_reader import DigitReader, read_digits
 from mnist_classifier.serving.page import STATIC, add_page
-from tests.conftest import load_sample
+from tests.helpers import load_sample
 
-from ..pipelines.inference.conftest import on_paper, png_bytes, png_header
+from ..pipelines.inference.helpers import on_paper, png_bytes, png_header
 
 LIMIT = 200_000
 MODEL = "models:/mnist_classifier/7"

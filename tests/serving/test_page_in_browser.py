@@ -24,10 +24,10 @@ from PIL import Image
 from playwright.sync_api import Page, expect, sync_playwright
 
 from tests.browser import CHROMIUM_ARGS, find_chromium
-from tests.conftest import PROJECT_ROOT, copy_project, kedro_run, load_sample
+from tests.helpers import PROJECT_ROOT, copy_project, kedro_run, load_sample
 
-from ..pipelines.inference.conftest import on_paper
-from .conftest import serving
+from ..pipelines.inference.helpers import on_paper
+from .helpers import serving
 
 pytestmark = pytest.mark.browser
 

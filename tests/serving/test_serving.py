@@ -30,11 +30,11 @@ from mnist_classifier.datasets import ClassifierDataset, ImageFileDataset
 from mnist_classifier.params import InferenceParams
 from mnist_classifier.realistic import write_realistic_folder
 from mnist_classifier.serving.registry import CHAMPION, serving_uri
-from tests.conftest import PROJECT_ROOT, copy_project, kedro_run, load_sample
+from tests.helpers import PROJECT_ROOT, copy_project, kedro_run, load_sample
 from tests.servers import free_port
 
-from ..pipelines.inference.conftest import png_header, read_folder
-from .conftest import server_environment, serving
+from ..pipelines.inference.helpers import png_header, read_folder
+from .helpers import server_environment, serving
 
 MAX_REQUEST_BYTES = 3_000_000
 

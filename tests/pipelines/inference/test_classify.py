@@ -12,9 +12,9 @@ from mnist_classifier.pipelines.inference.classify import (
 from mnist_classifier.pipelines.inference.numbers import choose
 from mnist_classifier.pipelines.inference.reading import PreparedImage, prepare
 from mnist_classifier.realistic import render_number
-from tests.conftest import StubClassifier
+from tests.helpers import StubClassifier
 
-from .conftest import COLUMNS, png_bytes
+from .helpers import COLUMNS, png_bytes
 
 
 def test_classify_batch_without_a_usable_image_calls_no_model(stub_classifier):

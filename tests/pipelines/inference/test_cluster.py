@@ -9,7 +9,6 @@ tests/test_interruptions.py.
 from __future__ import annotations
 
 import functools
-import time
 from collections.abc import Iterator
 
 import numpy as np
@@ -24,7 +23,7 @@ from mnist_classifier.pipelines.inference.nodes import predict_digits
 from mnist_classifier.realistic import write_realistic_folder
 from tests.servers import free_port
 
-from .conftest import png_bytes, read_folder
+from .helpers import png_bytes, read_folder, slow_load
 
 PROBABILITIES = [f"p{k}" for k in range(10)]
 
@@ -42,12 +41,6 @@ def scheduler() -> Iterator[str]:
         Client(cluster),
     ):
         yield cluster.scheduler_address
-
-
-def _slow_load(loader) -> bytes:
-    """A file that takes a minute to read (picklable, for the workers)."""
-    time.sleep(60)
-    return loader()
 
 
 @pytest.fixture
@@ -70,7 +63,7 @@ def test_a_cluster_gives_the_rows_of_a_local_run(
     folder = photos
     url = folder.as_uri()  # file:///...: what the workers read, not this process
     files = PartitionedDataset(path=url, dataset=ImageFileDataset).load()
-    files["slow.png"] = functools.partial(_slow_load, files["ok.png"])
+    files["slow.png"] = functools.partial(slow_load, files["ok.png"])
     settings = {"input_dir": url, "batch_size": 8, "time_limit": 2}
 
     here = read_folder(files, tiny_model, InferenceParams(**settings, workers=1))

@@ -29,9 +29,9 @@ from mnist_classifier.pipelines.inference.preprocessing import (
 from mnist_classifier.pipelines.inference.reading import PreparedImage
 from mnist_classifier.pipelines.inference.workers import CHUNK, prepare_in_batches
 from mnist_classifier.realistic import render_number
-from tests.conftest import StubClassifier, within
+from tests.helpers import StubClassifier, within
 
-from .conftest import COLUMNS, png_bytes, read_folder
+from .helpers import COLUMNS, png_bytes, read_folder, slow_load
 
 
 def loaders(folder) -> dict:
@@ -298,7 +298,7 @@ def test_the_run_goes_on_past_a_file_that_times_out(
 ):
     folder = write_files({f"{i:02d}.png": png_bytes(paper_digit) for i in range(20)})
     images = loaders(folder)
-    images["slow.png"] = functools.partial(_slow_load, images["00.png"])
+    images["slow.png"] = functools.partial(slow_load, images["00.png"])
 
     predictions = within(
         lambda: read_folder(
@@ -309,12 +309,6 @@ def test_the_run_goes_on_past_a_file_that_times_out(
     status = predictions.set_index("image")["status"]
     assert status["slow.png"] == "timed out"
     assert (status.drop("slow.png") == "ok").all()
-
-
-def _slow_load(loader) -> bytes:
-    """A loader that hangs (picklable, for the worker processes)."""
-    time.sleep(60)
-    return loader()
 
 
 def test_a_number_is_read_digit_by_digit_left_to_right(

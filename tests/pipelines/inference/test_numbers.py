@@ -25,7 +25,7 @@ from mnist_classifier.pipelines.inference.preprocessing import (
 from mnist_classifier.pipelines.inference.reading import prepare
 from mnist_classifier.realistic import WrittenNumber, draw_number, render_number
 
-from .conftest import png_bytes
+from .helpers import png_bytes
 
 # Indices into the shipped MNIST test sample: a 7, 2, 1, 0, 4, 9, 5, another 0 and an
 # upright 1.

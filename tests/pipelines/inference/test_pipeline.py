@@ -30,7 +30,7 @@ from mnist_classifier.pipelines.inference import create_pipeline
 from mnist_classifier.realistic import write_realistic_folder
 from mnist_classifier.settings import CONFIG_LOADER_ARGS
 
-from .conftest import png_bytes
+from .helpers import png_bytes
 
 MODEL_VERSION = "2026-01-01T00.00.00.000Z"
 RUN_VERSION = "2026-01-02T00.00.00.000Z"

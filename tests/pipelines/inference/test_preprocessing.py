@@ -21,7 +21,7 @@ from mnist_classifier.pipelines.inference.preprocessing import (
 )
 from mnist_classifier.pipelines.inference.reading import prepare
 
-from .conftest import correlation, decoded, on_paper, png_bytes
+from .helpers import correlation, decoded, on_paper, png_bytes
 
 
 @pytest.mark.parametrize("q", [0, 10, 50, 90, 99.5, 100])

@@ -13,9 +13,9 @@ from PIL import Image
 from mnist_classifier.datasets import ImageFileDataset
 from mnist_classifier.pipelines.inference.preprocessing import to_mnist
 from mnist_classifier.pipelines.inference.reading import prepare
-from tests.conftest import within
+from tests.helpers import within
 
-from .conftest import correlation, decoded, png_bytes
+from .helpers import correlation, decoded, png_bytes
 
 
 def test_only_the_first_frame_of_an_animation_is_read(odd_modes, paper_digit):

@@ -17,7 +17,7 @@ from mnist_classifier.params import InferenceParams
 from mnist_classifier.pipelines.inference import workers
 from mnist_classifier.pipelines.inference.reading import preparer
 
-from .conftest import png_bytes
+from .helpers import png_bytes
 
 
 def test_workers_are_handed_a_few_chunks_at_a_time_not_the_whole_folder(

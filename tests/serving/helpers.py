@@ -1,4 +1,4 @@
-"""Helpers of the serving tests: the server, started and stopped."""
+"""Helpers the serving tests import: the server, started and stopped."""
 
 from __future__ import annotations
 
