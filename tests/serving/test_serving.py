@@ -276,6 +276,35 @@ def test_only_a_models_uri_is_read_for_an_alias(tmp_path, monkeypatch):
     assert checked == [path]
 
 
+def test_a_model_path_is_served_without_a_store(project_copy, tmp_path, monkeypatch):
+    """``--model-uri <folder>`` (an exported model) needs no MLflow store: the copy of
+    the project has none, and the folder is served."""
+    for name in (serving_main._MODEL, serving_main._LIMIT, "MLFLOW_TRACKING_URI"):
+        monkeypatch.setenv(name, "")  # main sets them for its workers; undone after
+    checked, started = [], []
+    monkeypatch.setattr(serving_main.mlflow.models, "get_model_info", checked.append)
+    monkeypatch.setattr(serving_main.uvicorn, "run", lambda *a, **k: started.append(k))
+    path = str(tmp_path / "exported" / "model")
+
+    assert serving_main.main(["--model-uri", path, "--workers", "1"]) == 0
+
+    assert checked == [path] and os.environ[serving_main._MODEL] == path
+    assert started[0]["workers"] == 1
+    assert not (project_copy / "mlruns").exists()
+
+
+@pytest.mark.parametrize("variable", ["PORT", "WORKERS", "MAX_REQUEST_BYTES"])
+def test_a_bad_setting_in_the_environment_is_refused_by_name(
+    variable, monkeypatch, capsys
+):
+    monkeypatch.setenv(variable, "lots")
+    with pytest.raises(SystemExit) as stopped:
+        serving_main.arguments([])
+    assert stopped.value.code == 2  # argparse's usage error, not a traceback
+    option = "--" + variable.lower().replace("_", "-")
+    assert f"argument {option}: invalid int value: 'lots'" in capsys.readouterr().err
+
+
 def test_a_worker_that_cannot_load_its_model_stops_the_server(tmp_path, monkeypatch):
     # uvicorn restarts a worker that fails, forever, unless it exits with 3.
     monkeypatch.setenv(serving_main._MODEL, str(tmp_path / "no-model"))

@@ -41,12 +41,17 @@ _PAGE = "MNIST_CLASSIFIER_PAGE"
 
 #: The project's store, as conf/base/mlflow.yml names it (a test holds them equal).
 PROJECT_STORE = "sqlite:///mlruns/mlflow.db"
+#: Model URIs that MLflow resolves through the tracking store (a path or a cloud URL
+#: is read as it is, with no store).
+STORE_SCHEMES = ("models:/", "runs:/", "mlflow-artifacts:")
 
 
 def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m mnist_classifier.serving")
     parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
-    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "5001")))
+    # Defaults from the environment stay strings: argparse converts them as it does the
+    # options, so a bad PORT is refused by name rather than with a traceback.
+    parser.add_argument("--port", type=int, default=os.environ.get("PORT", "5001"))
     parser.add_argument(
         "--dataset", default="mnist", help="serves <dataset>_classifier"
     )
@@ -64,13 +69,13 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--workers",
         type=int,
-        default=int(os.environ.get("WORKERS", "0")),
+        default=os.environ.get("WORKERS", "0"),
         help="server processes, each with the model (default: one per core)",
     )
     parser.add_argument(
         "--max-request-bytes",
         type=int,
-        default=int(os.environ.get("MAX_REQUEST_BYTES", str(16 * 2**20))),
+        default=os.environ.get("MAX_REQUEST_BYTES", str(16 * 2**20)),
         help="larger request bodies get 413 (default 16 MiB)",
     )
     return parser.parse_args(argv)
@@ -83,8 +88,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     quiet_harmless_warnings()
     try:
-        client = _client(args.tracking_uri)  # also where models:/ URIs are looked up
-        uri = args.model_uri or serving_uri(client, registered_name(args.dataset))
+        uri = args.model_uri
+        if uri is None or uri.startswith(STORE_SCHEMES):  # a path needs no store
+            client = _client(args.tracking_uri)
+            uri = uri or serving_uri(client, registered_name(args.dataset))
     except NoModelError as error:  # one line on stderr, exit status 1
         raise SystemExit(f"Cannot serve: {error}") from None
     except MlflowException as error:  # a tracking server that does not answer, say

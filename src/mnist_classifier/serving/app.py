@@ -2,8 +2,9 @@
 
 ``POST /invocations`` takes MLflow's JSON (``dataframe_split``, ``dataframe_records`` or
 ``inputs``) with a column ``image`` of base64-encoded files, one or many rows, and
-answers ``{"predictions": [...]}``, one record per image with the columns of
-``predictions.csv``. ``GET /ping`` and ``GET /health`` say whether it is up.
+answers ``{"predictions": [...]}``, one record per image in the order sent, with the
+columns of ``predictions.csv`` but ``image`` and ``model_version`` (``digit_reader``
+lists them). ``GET /ping`` and ``GET /health`` say whether it is up.
 
 MLflow's own scoring server (``mlflow models serve``) serves the same model, but answers
 a client's mistake with its stack trace and reads bodies of any size; this one answers
@@ -124,12 +125,14 @@ def create_app(
 
     @app.post("/invocations")
     async def invocations(request: Request) -> Response:
-        try:
-            body = await read_body(request, max_request_bytes)
-            images = parse_images(body, request.headers.get("content-type", ""))
-        except ClientError as error:
-            return JSONResponse({"error": str(error)}, status_code=error.status)
+        body = await read_body(request, max_request_bytes)
+        images = parse_images(body, request.headers.get("content-type", ""))
         return JSONResponse({"predictions": await batcher(images)})
+
+    @app.exception_handler(ClientError)
+    async def client_error(request: Request, error: ClientError) -> Response:
+        """A client's mistake, on any route (the page's too): its 4xx, one line."""
+        return JSONResponse({"error": str(error)}, status_code=error.status)
 
     @app.exception_handler(Exception)
     async def server_error(request: Request, error: Exception) -> Response:

@@ -26,7 +26,7 @@ from PIL import Image
 from pydantic import BaseModel
 
 from mnist_classifier.pipelines.inference.numbers import Layout
-from mnist_classifier.serving.app import Batcher, ClientError, read_body
+from mnist_classifier.serving.app import Batcher, read_body
 from mnist_classifier.serving.digit_reader import DigitReader, png_bytes
 
 #: The page's HTML, script and style sheet.
@@ -47,7 +47,6 @@ REASONS = {
         "No digit stands out from the paper: dark ink on light paper (or light on "
         "dark), with the digit a good part of the picture."
     ),
-    "not a regular file": "Not a file the model can read: send an image file.",
 }
 
 
@@ -177,10 +176,7 @@ def add_page(
     async def read(request: Request, layout: Layout | None = None) -> Response:
         """Reads the image file sent as the body (any content type), as one digit, a
         number or either (``?layout=``; default ``inference.layout``)."""
-        try:
-            body = await read_body(request, max_request_bytes)
-        except ClientError as error:
-            return JSONResponse({"error": str(error)}, status_code=error.status)
+        body = await read_body(request, max_request_bytes)  # ClientError: its 4xx
         (reading,) = await batchers[layout or about.layout]([body])
         return JSONResponse(reading.model_dump())
 

@@ -151,8 +151,8 @@ function setUpPad() {
     pen.stroke();
   }
 
-  // The pad as a PNG file. (toBlob can wait for the browser to be idle: up to a second
-  // in headless Chromium; toDataURL encodes at once.)
+  // The pad as a PNG file. (toBlob can wait until the browser is idle, which headless
+  // Chromium can put off for long; toDataURL encodes at once.)
   function padImage() {
     const bytes = atob(pad.toDataURL("image/png").split(",")[1]);
     return new Blob([Uint8Array.from(bytes, (c) => c.charCodeAt(0))], { type: "image/png" });
