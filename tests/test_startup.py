@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 import sys
 
@@ -35,6 +36,22 @@ def test_listing_the_pipelines_does_not_import_tensorflow():
     )
     result = run_python(code, cwd=PROJECT_ROOT)
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_keras_starts_and_trains_without_tensorflow_notices():
+    code = (
+        "import numpy as np\n"
+        "from mnist_classifier.startup import import_keras\n"
+        "keras = import_keras()\n"
+        "model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])\n"
+        "model.compile('adam', 'mse')\n"
+        "model.fit(np.zeros((8, 4)), np.zeros((8, 2)), verbose=0)\n"
+    )
+    environment = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    result = run_python(code, env=environment)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "oneDNN" not in result.stderr, result.stderr[-2000:]
+    assert "cpu_feature_guard" not in result.stderr, result.stderr[-2000:]
 
 
 class Collect(logging.Handler):

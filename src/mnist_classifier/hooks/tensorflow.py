@@ -1,7 +1,8 @@
-"""TensorFlow's start-up: its thread pools sized for the machine, its start-up logs quiet.
+"""TensorFlow's thread pools, sized for the machine before TensorFlow starts.
 
-TensorFlow reads both from the environment when it is first imported, which happens in
-the first node that trains or predicts, after this hook has run.
+TensorFlow reads them from the environment when it is first imported, which happens in
+the first node that trains or predicts, after this hook has run. Its start-up notices
+are hidden where it is imported (``mnist_classifier.startup.import_keras``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ logger = logging.getLogger(__name__)
 
 
 class TensorFlowSetupHook:
-    """Applies ``params:tensorflow`` before any node runs, and hides C++ start-up logs.
+    """Applies ``params:tensorflow`` before any node runs.
 
     With one inter-op thread (the default up to 2 cores), TensorFlow runs the ops of a
     training step one after another, each on every core, instead of several at once
@@ -29,8 +30,6 @@ class TensorFlowSetupHook:
     @hook_impl
     def after_context_created(self, context: KedroContext) -> None:
         """Sets the variables TensorFlow reads when it starts."""
-        # oneDNN's and the CPU-feature notices are INFO lines of TensorFlow's C++ core.
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         # Its own group from the configuration: ``context.params`` would validate every
         # pipeline's parameters, not only this run's.
         parameters = context.config_loader["parameters"]
