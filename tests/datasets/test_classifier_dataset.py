@@ -65,6 +65,27 @@ def test_an_unfinished_save_is_never_the_latest(tmp_path, classifier):
     assert latest.load().card == classifier.card
 
 
+def test_a_failed_unversioned_save_keeps_the_old_model_and_card_and_no_partial(
+    tmp_path, classifier, monkeypatch
+):
+    target = ClassifierDataset(filepath=str(tmp_path / "classifier.keras"))
+    target.save(classifier)
+    retrained = classifier.card.model_copy(update={"dataset": "retrained"})
+
+    def full_disk(*args, **kwargs):
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(target._fs, "put_file", full_disk)
+    with pytest.raises(DatasetError, match="No space left"):
+        target.save(TrainedClassifier(classifier.model, retrained))
+
+    assert target.load_card() == classifier.card
+    assert sorted(path.name for path in tmp_path.iterdir()) == [
+        "classifier.keras",
+        "model_card.json",
+    ]
+
+
 def test_a_damaged_model_file_names_its_version(tmp_path, classifier):
     dataset(tmp_path, save=VERSION).save(classifier)
     model = tmp_path / "classifier.keras" / VERSION / "classifier.keras"

@@ -103,13 +103,9 @@ class AtomicDataset(VersionedFileDataset[Any, Any]):
         )
         target = self._full(path)
         self._fs.makedirs(target.rsplit("/", 1)[0], exist_ok=True)
-        try:
+        with self._removed_if_failed(self._full(partial)):
             self._wrapped(partial).save(data)
             self._fs.mv(self._full(partial), target)
-        except BaseException:  # a full disk, say: no half-written file stays behind
-            if self._fs.exists(self._full(partial)):
-                self._fs.rm(self._full(partial))
-            raise
 
     def _wrapped(self, path: PurePosixPath) -> AbstractDataset:
         return self._type(**self._config, filepath=self._full(path))

@@ -2,10 +2,12 @@
 
 Each version is one folder, ``<filepath>/<version>/``, holding ``<name>.keras`` and
 ``model_card.json``; a version counts (for "latest" and for ``exists``) once its Keras
-file is there. A save writes the card first, then the model to a temporary name, loads
-that back once, and only then renames it into place, so an interrupted save never
-leaves a version that a later run would take. ``check_file`` tells, without TensorFlow,
-whether the version to load is intact, so a run can stop with one line if it is not.
+file is there. A save writes the model to a local file and loads it back once, copies
+the card and the model beside their places under temporary names, and only then renames
+them into place, the card first. So an interrupted save never leaves a version that a
+later run would take; unversioned, it leaves the old model and card, except if it stops
+between the two renames. ``check_file`` tells, without TensorFlow, whether the version
+to load is intact, so a run can stop with one line if it is not.
 """
 
 from __future__ import annotations
@@ -121,16 +123,21 @@ class ClassifierDataset(VersionedFileDataset[TrainedClassifier, TrainedClassifie
         target = self._full(path)
         folder = target.rsplit("/", 1)[0]
         self._fs.makedirs(folder, exist_ok=True)
-        with tempfile.TemporaryDirectory() as tmp:
+        card = f"{folder}/{CARD_NAME}"
+        with (
+            self._removed_if_failed(card + PARTIAL, target + PARTIAL),
+            tempfile.TemporaryDirectory() as tmp,
+        ):
             local = Path(tmp) / path.name
             data.model.save(local)
             keras.saving.load_model(local, safe_mode=True)  # it reads back, or no save
             self._fs.pipe_file(
-                f"{folder}/{CARD_NAME}", data.card.model_dump_json(indent=2).encode()
+                card + PARTIAL, data.card.model_dump_json(indent=2).encode()
             )
-            partial = target + PARTIAL
-            self._fs.put_file(str(local), partial)
-        self._fs.mv(partial, target)  # a rename on a local disk: all or nothing
+            self._fs.put_file(str(local), target + PARTIAL)
+            # Renames on a local disk, each all or nothing; a model never lacks its card.
+            self._fs.mv(card + PARTIAL, card)
+            self._fs.mv(target + PARTIAL, target)
 
     def _describe(self) -> dict[str, Any]:
         return {"filepath": str(self._filepath), "version": self._version}

@@ -13,7 +13,12 @@ from typing import Any
 
 import fsspec
 import numpy as np
-from kedro.io.core import AbstractDataset, DatasetError, get_protocol_and_path
+from kedro.io.core import (
+    AbstractDataset,
+    DatasetError,
+    get_filepath_str,
+    get_protocol_and_path,
+)
 
 #: IDX type code -> big-endian NumPy dtype.
 IDX_DTYPES = {
@@ -100,7 +105,8 @@ class IDXDataset(AbstractDataset[np.ndarray, np.ndarray]):
 
     @property
     def _path(self) -> str:
-        return str(self._filepath)
+        """The file as fsspec takes it (an HTTP URL keeps its scheme)."""
+        return get_filepath_str(self._filepath, self._protocol)
 
     @property
     def _gzipped(self) -> bool:

@@ -6,6 +6,8 @@ versioned; a version exists once its file does.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import PurePosixPath
 from typing import Any, TypeVar
 
@@ -56,8 +58,20 @@ class VersionedFileDataset(AbstractVersionedDataset[_DI, _DO]):
         )
 
     def _full(self, path: PurePosixPath) -> str:
-        """``path`` as fsspec takes it: with its protocol, unless on a local disk."""
+        """``path`` as fsspec takes it (an HTTP URL keeps its scheme)."""
         return get_filepath_str(path, self._protocol)
+
+    @contextlib.contextmanager
+    def _removed_if_failed(self, *partials: str) -> Iterator[None]:
+        """Deletes those of ``partials`` that exist if the block fails (a full disk,
+        Ctrl-C), so no half-written file stays behind."""
+        try:
+            yield
+        except BaseException:
+            for partial in partials:
+                if self._fs.exists(partial):
+                    self._fs.rm(partial)
+            raise
 
     def _exists(self) -> bool:
         try:
