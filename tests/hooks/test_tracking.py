@@ -7,7 +7,9 @@ own store) is in tests/test_mlflow.py.
 from __future__ import annotations
 
 import inspect
+from types import SimpleNamespace
 
+import mlflow
 from kedro_mlflow.framework.hooks.mlflow_hook import MlflowHook
 
 from mnist_classifier.hooks.tracking import ExperimentTrackingHook
@@ -20,5 +22,16 @@ def test_kedro_mlflow_still_offers_what_the_hook_builds_on():
     assert MlflowHook().run_id is None  # set when a pipeline's run starts
     source = inspect.getsource(MlflowHook.after_context_created)
     assert 'context.config_loader["mlflow"]' in source
+
+
+def test_the_hook_ends_only_the_run_kedro_mlflow_started(monkeypatch):
     hook = ExperimentTrackingHook()
-    assert not hook._own_run_active()  # nothing started: nothing of its own to end
+    hook.run_id = "started-by-kedro-mlflow"
+    for active, own in [(None, False), ("someone-elses", False), (hook.run_id, True)]:
+        run = (
+            None
+            if active is None
+            else SimpleNamespace(info=SimpleNamespace(run_id=active))
+        )
+        monkeypatch.setattr(mlflow, "active_run", lambda run=run: run)
+        assert hook._own_run_active() is own, active

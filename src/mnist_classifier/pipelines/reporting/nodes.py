@@ -142,10 +142,9 @@ def plot_training_curves(model_card: ModelCard) -> Figure:
     """Plots loss and accuracy per epoch, training against validation (per network)."""
     history = model_card.history
     epochs_table = pd.DataFrame([record.model_dump() for record in history.records])
-    members = epochs_table.groupby("member")
     figure = Figure(figsize=(10, 4), layout="constrained")
     for axes, metric in zip(figure.subplots(1, 2), ["loss", "accuracy"]):
-        for member, epochs in members:
+        for member, epochs in epochs_table.groupby("member"):
             first = member == 1
             style = {"marker": "o", "alpha": 1 if first else 0.35}
             axes.plot(
@@ -165,8 +164,8 @@ def plot_training_curves(model_card: ModelCard) -> Figure:
                 )
         axes.axvline(history.best_epoch, color="grey", linestyle=":", label="kept")
         title = metric.capitalize()
-        if len(members) > 1:
-            title += f" ({len(members)} networks, the first one solid)"
+        if history.networks > 1:
+            title += f" ({history.networks} networks, the first one solid)"
         axes.set(xlabel="Epoch", ylabel=metric.capitalize(), title=title)
         axes.grid(alpha=0.3)
         axes.legend()

@@ -6,7 +6,8 @@ from .nodes import package_classifier, train_model
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    """Fit the CNN on the training split, early-stopping on the validation split."""
+    """Fit the CNN on the training split; the validation split scores each epoch and
+    picks the one whose weights are kept (and can stop training early)."""
     return Pipeline(
         [
             Node(
