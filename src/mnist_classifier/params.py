@@ -178,6 +178,10 @@ class ClusterParams(_WithWorkers):
     address: str | None = Field(None, min_length=1)
 
 
+#: What an image holds: decided per image (``auto``), always one digit, or a number.
+Layout = Literal["auto", "digit", "number"]
+
+
 class InferenceParams(_WithWorkers):
     """Which folder to classify, the pixel limit, batching and the contact sheet; its
     ``workers`` are the processes that prepare the images."""
@@ -190,10 +194,17 @@ class InferenceParams(_WithWorkers):
     low_confidence: float = Field(0.8, ge=0, le=1)
     # What an image holds: one digit, a number (digits side by side), or auto: a
     # number only where it clearly is one.
-    layout: Literal["auto", "digit", "number"] = "digit"
+    layout: Layout = "digit"
     sheet_images: PositiveInt = Field(60, le=1000)
     # Read every file again, not only those new or changed since the folder's last run.
     redo: bool = False
     # Read and classify on a Dask cluster (conf/distributed); None: in this process,
     # with ``workers`` processes preparing the images.
     cluster: ClusterParams | None = None
+
+    @property
+    def expects_numbers(self) -> bool:
+        """Whether every image is read as a number, which takes far longer than a digit:
+        worker processes then start for fewer files and take smaller chunks. ``auto``
+        is planned for as digits, what most of its images are."""
+        return self.layout == "number"

@@ -163,7 +163,7 @@ def write_camera_folder(
 
     A ``sideways`` share of them is stored as a phone held sideways stores it: the
     pixels turned a quarter (3024x4032) and an EXIF orientation of 6 or 8 saying how to
-    turn them upright; the others say 1 (upright). Quality 85-95, 1-3 MB each.
+    turn them upright; the others say 1 (upright). JPEG quality 85-95.
 
     Returns:
         The label of each file, keyed by its name.

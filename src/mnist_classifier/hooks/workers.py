@@ -53,8 +53,8 @@ class WorkerServerHook:
         if "://" not in inference.input_dir:  # a remote folder is not counted here
             # Counted only as far as it decides: a large folder costs no listing.
             files = sum(1 for _ in itertools.islice(_visible_files(folder), CHUNK + 1))
-            numbers = inference.layout == "number"
-            if pool_size(files, inference.worker_count(), numbers=numbers) < 2:
+            workers = inference.worker_count()
+            if pool_size(files, workers, numbers=inference.expects_numbers) < 2:
                 return
         start_worker_server()
 

@@ -30,9 +30,8 @@ from PIL import Image
 import mnist_classifier
 from mnist_classifier.classifier import TrainedClassifier
 from mnist_classifier.datasets import ClassifierDataset
-from mnist_classifier.params import InferenceParams
+from mnist_classifier.params import InferenceParams, Layout
 from mnist_classifier.pipelines.inference.classify import classify_prepared, tabulate
-from mnist_classifier.pipelines.inference.numbers import Layout
 from mnist_classifier.pipelines.inference.reading import PreparedImage, preparer
 
 #: What the served model reads: one image file per row, base64 in MLflow's JSON.

@@ -25,7 +25,7 @@ from fastapi.staticfiles import StaticFiles
 from PIL import Image
 from pydantic import BaseModel
 
-from mnist_classifier.pipelines.inference.numbers import Layout
+from mnist_classifier.params import Layout
 from mnist_classifier.serving.app import Batcher, read_body
 from mnist_classifier.serving.digit_reader import DigitReader, png_bytes
 

@@ -52,17 +52,19 @@ def test_redo_another_model_or_layout_reads_all_again():
     assert plan(stamps, journal, layout="number").to_read == ("a", "b")
 
 
-def test_timed_out_too_large_and_stampless_files_are_read_each_run():
-    stamps = {"a": "1", "big": "3", "slow": "2", "link": None}
+def test_timed_out_too_large_unread_and_stampless_files_are_read_each_run():
+    stamps = {"a": "1", "bad": "4", "big": "3", "net": "5", "slow": "2", "link": None}
     first = plan(stamps)
     journal = pd.concat(
         [
             rows(first, ["a", "link"]),
             rows(first, ["slow"], status="timed out"),
             rows(first, ["big"], status="too large"),  # max_pixels may be higher now
+            rows(first, ["net"], status="not read: Connection reset by peer"),
+            rows(first, ["bad"], status="unreadable: truncated file"),  # stays bad
         ]
     )
-    assert plan(stamps, journal).to_read == ("big", "link", "slow")
+    assert plan(stamps, journal).to_read == ("big", "link", "net", "slow")
 
 
 def test_the_folder_gets_one_row_per_file_in_order_from_any_run():

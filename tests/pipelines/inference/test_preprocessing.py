@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from kedro.io import DatasetError
 from PIL import Image, ImageOps
 from scipy import ndimage
 
@@ -233,6 +234,21 @@ def test_the_digits_are_decoded_in_gray_and_a_thumbnail_in_colour(paper_digit):
 def test_a_jpeg_far_longer_than_it_is_high_is_read(paper_digit):
     strip = png_bytes(Image.new("RGB", (4000, 3), "white"), format="JPEG")
     assert read_image(lambda: strip, gray=True).size == (2000, 2)  # drafted at 1/2
+
+
+def test_a_loader_that_fails_is_not_read_and_a_bad_file_is_unreadable(paper_digit):
+    def no_network() -> bytes:
+        raise DatasetError("Failed while loading data") from ConnectionResetError(
+            "Connection reset by peer"
+        )
+
+    with pytest.raises(
+        UnusableImageError, match="^not read: Connection reset by peer$"
+    ):
+        read_image(no_network)
+    cut = png_bytes(paper_digit)[:200]
+    with pytest.raises(UnusableImageError, match="^unreadable: truncated file$"):
+        read_image(lambda: cut)
 
 
 @pytest.mark.parametrize("chalk", [False, True], ids=["ink", "chalk"])

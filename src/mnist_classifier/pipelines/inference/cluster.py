@@ -135,7 +135,7 @@ def classify_on_cluster(
     plugin = ModelPlugin(classifier)
     client.register_plugin(plugin)
     threads = max(sum(client.nthreads().values()), 1)
-    size = min(batch_size, -(-len(files) // (TASKS_PER_THREAD * threads)))
+    size = max(1, min(batch_size, -(-len(files) // (TASKS_PER_THREAD * threads))))
     todo = (
         (files[at : at + size], loaders[at : at + size])
         for at in range(0, len(files), size)

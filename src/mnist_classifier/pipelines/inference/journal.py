@@ -4,9 +4,9 @@ Each run adds its rows to the folder's journal (catalog: ``classified_files``) b
 batch, each row with the file's stamp (``FileStampDataset``), the model version and the
 layout that made it, and the run's number (``RUN``). A row still answers for its file
 while all three hold; a file without one (new, changed, read by another model or
-layout, or ``RETRIED``: "timed out" or "too large" last time) is read again. Where
-several rows hold for a file (read again by ``inference.redo``, say), an answer wins
-over a ``RETRIED`` status, then the newest run's row: the journal's batch files are
+layout, or ``retried``: "timed out", "too large" or "not read: ..." last time) is read
+again. Where several rows hold for a file (read again by ``inference.redo``, say), an
+answer wins over a ``retried`` status, then the newest run's row: the journal's batch files are
 named by what they read, not in the order they were written.
 """
 
@@ -19,13 +19,21 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from .preprocessing import NOT_READ
+
 #: Columns the journal adds to a prediction row, to tell whether it still holds.
 KEY = ["stamp", "model_version", "layout"]
 #: The column numbering a folder's runs 1, 2, ...: which of two holding rows is newer.
 RUN = "run"
 #: Statuses worth another try: the file may read in time when the machine is idle, or
-#: be admitted by a higher ``inference.max_pixels`` (it costs its header to find out).
+#: be admitted by a higher ``inference.max_pixels`` (it costs its header to find out);
+#: so are those starting ``NOT_READ``.
 RETRIED = frozenset({"timed out", "too large"})
+
+
+def retried(statuses: pd.Series) -> pd.Series:
+    """Which of the statuses are worth another try (``RETRIED``, ``NOT_READ``)."""
+    return statuses.isin(RETRIED) | statuses.astype(str).str.startswith(f"{NOT_READ}:")
 
 
 @dataclass(frozen=True)
@@ -97,7 +105,7 @@ def plan_reading(
     run = int(journal[RUN].max()) + 1 if len(journal) else 1
     plan = FolderPlan(tuple(files), dict(stamps), model_version, layout, (), run)
     holding = _holding(journal, plan)
-    done = set() if redo else set(holding["image"][~holding["status"].isin(RETRIED)])
+    done = set() if redo else set(holding["image"][~retried(holding["status"])])
     to_read = tuple(name for name in files if name not in done or stamps[name] is None)
     return dataclasses.replace(plan, to_read=to_read)
 
@@ -109,8 +117,8 @@ def folder_predictions(journal: pd.DataFrame, plan: FolderPlan) -> pd.DataFrame:
         ValueError: If a file has no such row (the journal lost a batch the run wrote).
     """
     rows = _holding(_numbered(journal), plan).reset_index(drop=True)
-    order = pd.DataFrame({"retried": rows["status"].isin(RETRIED), "run": rows[RUN]})
-    # An answer before a RETRIED status, whichever is newer; then the newest run's.
+    order = pd.DataFrame({"retried": retried(rows["status"]), "run": rows[RUN]})
+    # An answer before a retried status, whichever is newer; then the newest run's.
     newest = order.sort_values(
         ["retried", "run"], ascending=[True, False], kind="stable"
     )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import itertools
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -39,8 +38,8 @@ def predict_digits(
     A generator: Kedro saves each batch's rows to the folder's journal as soon as it is
     yielded, so an interrupted run loses at most the batch in hand, and the next run
     starts where this one stopped. Files the journal already answers for (unchanged,
-    same model and layout) are not read again, unless ``inference.redo``. Memory is
-    bounded by the batch, not the folder. A file that cannot be used (not an image,
+    same model and layout) are not read again, unless ``inference.redo``. The images
+    held at once are a batch's, not the folder's. A file that cannot be used (not an image,
     truncated, too large, blank) gets its row and status and the run goes on.
 
     Args:
@@ -53,11 +52,13 @@ def predict_digits(
     Yields:
         The rows of a batch, by the name of its journal file (``image``,
         ``prediction``, ``confidence``, ``p0``...``p9``, ``digits``,
-        ``digit_confidences``, ``status``, ``model_version``, ``stamp``, ``layout``),
-        and the run's plan for the folder; once ``{}`` and the plan if nothing is new.
+        ``digit_confidences``, ``status``, ``model_version``, ``stamp``, ``layout``,
+        ``run``), and the run's plan for the folder; once ``{}`` and the plan if
+        nothing is new.
 
     Raises:
-        ValueError: If the folder holds only hidden files.
+        ValueError: If the folder holds only hidden files, or the model does not
+            read 28x28 images (or, for numbers, the ten digits).
     """
     _check_model(classifier, inference)
     files = visible_files(digit_images, inference.input_dir)
@@ -139,17 +140,16 @@ def preview_sheet_images(
 
     The journal keeps answers, not pictures. The model reads them again too: a
     number's candidate digits are only narrowed down to its digits (their views and
-    boxes) by the model's reading of them. Single digits take a few milliseconds each
-    and are read here; numbers (``layout=number``), up to a few tenths of a second
-    each when digits touch, on worker processes as in the run.
+    boxes) by the model's reading of them. Single digits are quick to read and are
+    read here; numbers (``layout=number``), far slower when digits touch, on worker
+    processes as in the run.
     """
     # Not files that timed out: each could take the whole time limit again.
     readable = predictions["image"][predictions["status"] != "timed out"]
-    present = (name for name in readable if name in digit_images)
-    shown = list(itertools.islice(present, inference.sheet_images))
+    shown = list(readable.iloc[: inference.sheet_images])
     work = preparer(inference, with_thumbnail=True)
     loaders = [digit_images[name] for name in shown]
-    numbers = inference.layout == "number"
+    numbers = inference.expects_numbers
     workers = inference.worker_count() if numbers else 1
     with prepared(work, loaders, workers, numbers=numbers) as results:
         read = classify_prepared(list(results), classifier)

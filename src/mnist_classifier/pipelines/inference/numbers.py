@@ -33,6 +33,8 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
+from mnist_classifier.params import Layout
+
 from .preprocessing import (
     FOUR_NEIGHBOURS,
     STROKE_LEVEL,
@@ -45,8 +47,6 @@ from .preprocessing import (
     thicken_thin_strokes,
 )
 
-#: What an image holds: decided per image, always one digit, or a number.
-Layout = Literal["auto", "digit", "number"]
 #: Longer side images are reduced to before their digits are looked for. (A JPEG is
 #: decoded before its layout is known, at the single digit's ``WORKING_SIZE`` at least:
 #: see docs/experiments.md for what reading numbers' JPEGs larger changes.)

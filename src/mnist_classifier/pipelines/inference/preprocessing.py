@@ -57,6 +57,11 @@ _HIGH_BIT_DEPTH = {"I", "F", "I;16", "I;16L", "I;16B", "I;16N"}
 _ALPHA_MODES = {"RGBA", "LA", "PA", "RGBa", "La"}
 
 
+#: The status of a file its loader failed to read (``not read: <why>``): the journal
+#: reads it again, as a permission or a network may be back by the next run.
+NOT_READ = "not read"
+
+
 class UnusableImageError(ValueError):
     """A file that cannot be classified; the message is its status, e.g. ``too large``."""
 
@@ -106,10 +111,14 @@ def read_image(
 
     Raises:
         UnusableImageError: ``not a regular file``, ``empty file``, ``too large``,
-            ``not an image`` or ``unreadable: <why>``.
+            ``not an image``, ``unreadable: <why>`` (the file is bad) or
+            ``not read: <why>`` (the loader failed: a permission, the network).
     """
     try:
         data = loader()
+    except Exception as error:  # the filesystem's failure, not the file's
+        raise UnusableImageError(_status(error, NOT_READ)) from error
+    try:
         if not data:
             raise UnusableImageError("empty file")
         with pixel_limit(max_pixels) if max_pixels else contextlib.nullcontext():
@@ -124,8 +133,9 @@ def read_image(
         raise UnusableImageError(_status(error)) from error
 
 
-def _status(error: BaseException) -> str:
-    """Says in a few words why a file could not be read."""
+def _status(error: BaseException, failure: str = "unreadable") -> str:
+    """Says in a few words why a file could not be read: a known reason, or
+    ``<failure>: <the error's first line>``."""
     if isinstance(error, UnusableImageError):
         return str(error)
     while isinstance(error, DatasetError) and error.__cause__ is not None:
@@ -144,7 +154,7 @@ def _status(error: BaseException) -> str:
     reason = str(error).split("\n")[0].strip() or type(error).__name__
     if "truncated" in reason.lower():
         reason = "truncated file"
-    return f"unreadable: {reason[:60]}"
+    return f"{failure}: {reason[:60]}"
 
 
 def to_grayscale(image: Image.Image) -> Image.Image:

@@ -20,9 +20,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from mnist_classifier.params import InferenceParams
+from mnist_classifier.params import InferenceParams, Layout
 
-from .numbers import Lattice, Layout, choose, find_candidates, layout_of
+from .numbers import Lattice, choose, find_candidates, layout_of
 from .preprocessing import (
     UnusableImageError,
     digit_view,

@@ -42,8 +42,8 @@ def prepare_in_batches(
     """
     work = preparer(inference, with_thumbnail=False)
     loaders = [digit_images[name] for name in files]
-    numbers = inference.layout == "number"
-    with prepared(work, loaders, inference.worker_count(), numbers=numbers) as results:
+    workers, numbers = inference.worker_count(), inference.expects_numbers
+    with prepared(work, loaders, workers, numbers=numbers) as results:
         for start in range(0, len(files), inference.batch_size):
             names = files[start : start + inference.batch_size]
             yield names, list(itertools.islice(results, len(names)))
@@ -60,10 +60,10 @@ def prepared(
     """``work`` on each file, in order, on up to ``workers`` worker processes, a
     chunk of files at a time: here if there is only one chunk.
 
-    Single digits take a few milliseconds each: they go ``CHUNK`` at a time, so up to
-    ``CHUNK`` of them are read here, which is quicker than starting workers. Numbers
-    take up to a few tenths of a second each when digits touch: they go to workers
-    from two on, in chunks small enough that the workers finish together.
+    Single digits are quick to read: they go ``CHUNK`` at a time, so up to ``CHUNK``
+    of them are read here, which is quicker than starting workers. Numbers are far
+    slower when digits touch (docs/experiments.md): they go to workers from two on, in
+    chunks small enough that the workers finish together.
     """
     chunk = _chunk(len(loaders), workers, numbers=numbers)
     workers = pool_size(len(loaders), workers, numbers=numbers)
