@@ -40,7 +40,6 @@ import time
 from importlib.metadata import version
 from pathlib import Path
 
-import keras
 import numpy as np
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
@@ -49,6 +48,7 @@ from kedro_datasets.json import JSONDataset
 from kedro_datasets.text import TextDataset
 
 from mnist_classifier.datasets import IDXDataset
+from mnist_classifier.startup import import_keras
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH_INFERENCE = ROOT / "scripts/bench_inference.py"
@@ -69,6 +69,7 @@ def peak_memory_mb() -> float:
 
 def run_reference() -> dict:
     """The keras-io example, verbatim but for loading the shipped IDX files."""
+    keras = import_keras()
 
     def load(name: str) -> np.ndarray:
         return IDXDataset(filepath=str(ROOT / "data/01_raw/mnist" / name)).load()

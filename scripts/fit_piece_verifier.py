@@ -28,7 +28,6 @@ import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-import keras
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
@@ -40,6 +39,7 @@ from mnist_classifier.pipelines.inference.numbers import (
 )
 from mnist_classifier.pipelines.inference.preprocessing import read_image, to_grayscale
 from mnist_classifier.realistic import write_number_folder
+from mnist_classifier.startup import import_keras
 
 ROOT = Path(__file__).resolve().parents[1]
 #: (seed, touching, images) of the numbers fitted on, and of those held out.
@@ -93,6 +93,7 @@ def _candidates(folder: Path, name: str) -> tuple[np.ndarray, np.ndarray, tuple]
 def fit(views: np.ndarray, whole: np.ndarray) -> PieceVerifier:
     """Trains the network ``PieceVerifier`` computes, seeded, and takes out its
     weights."""
+    keras = import_keras()
     keras.utils.set_random_seed(0)
     conv = [
         layer
