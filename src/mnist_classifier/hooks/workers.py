@@ -19,6 +19,7 @@ from kedro.io import CatalogProtocol
 from kedro.pipeline import Pipeline
 
 from mnist_classifier.params import InferenceParams
+from mnist_classifier.pipelines.inference.nodes import is_hidden
 from mnist_classifier.pipelines.inference.workers import (
     CHUNK,
     pool_size,
@@ -63,5 +64,5 @@ def _visible_files(folder: Path) -> Iterator[str]:
     """The folder's files, as the pipeline reads them: hidden ones and those in hidden
     folders left out."""
     for _, folders, names in os.walk(folder):
-        folders[:] = [name for name in folders if not name.startswith(".")]
-        yield from (name for name in names if not name.startswith("."))
+        folders[:] = [name for name in folders if not is_hidden(name)]
+        yield from (name for name in names if not is_hidden(name))

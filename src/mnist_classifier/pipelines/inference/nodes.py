@@ -178,17 +178,19 @@ def _named(classifier: TrainedClassifier) -> str:
     return f"(version {classifier.version}) " if classifier.version else ""
 
 
+def is_hidden(name: str) -> bool:
+    """Whether a file of the folder is left out: its name, or a folder's on its path,
+    starts with a dot (``.DS_Store``, ``.git/HEAD``)."""
+    return any(part.startswith(".") for part in name.split("/"))
+
+
 def visible_files(digit_images: dict[str, Loader], input_dir: str) -> list[str]:
     """Lists the folder's files in sorted order, leaving out hidden files and folders.
 
     Raises:
         ValueError: If there is no file that is not hidden.
     """
-    files = sorted(
-        name
-        for name in digit_images
-        if not any(part.startswith(".") for part in name.split("/"))
-    )
+    files = sorted(name for name in digit_images if not is_hidden(name))
     if not files:
         raise ValueError(
             f"No image files in '{input_dir}': it holds only hidden files."
