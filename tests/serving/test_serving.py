@@ -9,8 +9,6 @@ import base64
 import json
 import os
 import shutil
-import subprocess
-import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -34,7 +32,7 @@ from tests.helpers import PROJECT_ROOT, copy_project, kedro_run, load_sample
 from tests.servers import free_port
 
 from ..pipelines.inference.helpers import png_header, read_folder
-from .helpers import server_environment, serving
+from .helpers import serving, stopped_by_itself
 
 MAX_REQUEST_BYTES = 3_000_000
 
@@ -105,18 +103,9 @@ def test_a_model_trained_in_one_run_is_registered_once_by_the_run_that_evaluates
 
 def refused(project: Path, *options: str, **environment: str) -> str:
     """The one line ``python -m mnist_classifier.serving`` stops with (status 1)."""
-    result = subprocess.run(
-        [sys.executable, "-m", "mnist_classifier.serving", *options]
-        + ["--port", str(free_port())],
-        cwd=project,
-        env=server_environment() | environment,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
-    assert result.returncode == 1
-    (line,) = result.stderr.strip().splitlines()
+    status, stderr = stopped_by_itself(project, *options, **environment)
+    assert status == 1
+    (line,) = stderr.strip().splitlines()
     return line
 
 
@@ -283,13 +272,15 @@ def test_a_model_path_is_served_without_a_store(project_copy, tmp_path, monkeypa
         monkeypatch.setenv(name, "")  # main sets them for its workers; undone after
     checked, started = [], []
     monkeypatch.setattr(serving_main.mlflow.models, "get_model_info", checked.append)
-    monkeypatch.setattr(serving_main.uvicorn, "run", lambda *a, **k: started.append(k))
+    monkeypatch.setattr(
+        serving_main, "serve", lambda config: started.append(config) or 0
+    )
     path = str(tmp_path / "exported" / "model")
 
     assert serving_main.main(["--model-uri", path, "--workers", "1"]) == 0
 
     assert checked == [path] and os.environ[serving_main._MODEL] == path
-    assert started[0]["workers"] == 1
+    assert started[0].workers == 1 and started[0].host == "127.0.0.1"
     assert not (project_copy / "mlruns").exists()
 
 
@@ -312,6 +303,23 @@ def test_a_worker_that_cannot_load_its_model_stops_the_server(tmp_path, monkeypa
     with pytest.raises(SystemExit) as stopped:
         serving_main.app_from_environment()
     assert stopped.value.code == STARTUP_FAILURE
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_model_no_worker_can_load_stops_the_server_with_status_3(tmp_path, workers):
+    """Of several workers, uvicorn.run would stop them all but exit 0 (``serve``)."""
+    model = tmp_path / "keras-only"  # an MLflow model, but no python_function flavor
+    model.mkdir()
+    (model / "MLmodel").write_text(
+        "flavors:\n  keras:\n    keras_version: 3.15.1\n"
+        "model_uuid: 0123456789abcdef\n"
+        "utc_time_created: '2026-12-05 00:00:00.000000'\n"
+    )
+    status, stderr = stopped_by_itself(
+        tmp_path, "--model-uri", str(model), "--workers", workers
+    )
+    assert status == STARTUP_FAILURE
+    assert f'Cannot serve {model}: Model does not have the "python_function"' in stderr
 
 
 def test_serving_looks_in_the_store_the_runs_write_to():

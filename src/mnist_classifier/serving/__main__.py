@@ -1,9 +1,10 @@
 """``python -m mnist_classifier.serving`` (``make serve``): the champion model over HTTP.
 
 Serves ``models:/<dataset>_classifier@champion`` (the latest version when no version is
-champion) from the project's MLflow store on 127.0.0.1, port ``PORT`` (default 5001),
-with the API of serving/app.py, in one worker process per core (``WORKERS``), each with
-its own copy of the model. With no registered model it stops with one line.
+champion) from the project's MLflow store on 127.0.0.1 (``--host``), port ``PORT``
+(default 5001), with the API of serving/app.py, in one worker process per core
+(``WORKERS``), each with its own copy of the model. With no registered model it stops
+with one line (status 1); a worker that cannot load the model stops it with status 3.
 
 ``--page`` (``make app``, port ``APP_PORT``, default 7860) adds the page for people of
 serving/page.py at ``/``.
@@ -12,6 +13,7 @@ serving/page.py at ``/``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import logging
 import os
@@ -24,6 +26,7 @@ from fastapi import FastAPI
 from kedro.utils import find_kedro_project
 from mlflow.exceptions import MlflowException
 from uvicorn.config import STARTUP_FAILURE
+from uvicorn.supervisors import Multiprocess
 
 from mnist_classifier.messages import first_line
 from mnist_classifier.mlflow_store import sqlite_path
@@ -48,7 +51,9 @@ STORE_SCHEMES = ("models:/", "runs:/", "mlflow-artifacts:")
 
 def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m mnist_classifier.serving")
-    parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="the address to listen on (default: local)"
+    )
     # Defaults from the environment stay strings: argparse converts them as it does the
     # options, so a bad PORT is refused by name rather than with a traceback.
     parser.add_argument("--port", type=int, default=os.environ.get("PORT", "5001"))
@@ -121,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.page:
         logger.info("Open http://%s:%d in a browser", args.host, args.port)
-    uvicorn.run(
+    config = uvicorn.Config(
         "mnist_classifier.serving.__main__:app_from_environment",
         factory=True,
         host=args.host,
@@ -129,6 +134,26 @@ def main(argv: list[str] | None = None) -> int:
         workers=workers,
         log_level="warning",
     )
+    return serve(config)
+
+
+def serve(config: uvicorn.Config) -> int:
+    """Runs the server until it is stopped: 0, or 3 if a worker could not load the model.
+
+    What ``uvicorn.run`` does, but for its status: of several workers, one that cannot
+    start stops them all, yet ``uvicorn.run`` returns normally (it checks the start of
+    a single worker only), so a supervisor would take the failure for success. Here the
+    supervisor ``uvicorn.run`` uses, ``uvicorn.supervisors.Multiprocess``, runs
+    directly and its workers' exit codes are read after; a test pins this.
+    """
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C stops it, as uvicorn.run
+        if config.workers == 1:  # in this process; a failed start raises SystemExit(3)
+            uvicorn.Server(config).run()
+            return 0
+        supervisor = Multiprocess(config, sockets=[config.bind_socket()])
+        supervisor.run()
+        if any(worker.exitcode == STARTUP_FAILURE for worker in supervisor.processes):
+            return STARTUP_FAILURE
     return 0
 
 
