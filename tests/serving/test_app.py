@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
-from mnist_classifier.serving.app import create_app
+from mnist_classifier.serving.app import ClientError, create_app, parse_images
 
 LIMIT = 10_000
 
@@ -112,6 +112,7 @@ def test_one_record_per_image_a_broken_one_with_its_status(client, wrap):
             "must be a list of rows",
         ),
         (b"image=...", "text/csv", 415, "is not application/json"),
+        (b"9" * 5_000, "application/json", 400, "the body is not JSON"),  # long
     ],
 )
 def test_a_malformed_request_gets_a_4xx_with_a_one_line_reason(
@@ -121,6 +122,11 @@ def test_a_malformed_request_gets_a_4xx_with_a_one_line_reason(
     assert response.status_code == status
     error = response.json()["error"]
     assert reason in error and "\n" not in error and "Traceback" not in error
+
+
+def test_json_nested_too_deep_to_parse_is_a_client_error():
+    with pytest.raises(ClientError, match="the body is not JSON: maximum recursion"):
+        parse_images(b"[" * 100_000, "application/json")
 
 
 def test_a_body_over_the_limit_is_refused_before_it_is_decoded(client):

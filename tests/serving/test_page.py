@@ -140,8 +140,16 @@ def test_about_names_the_model_its_classes_and_limits(client):
     }
 
 
-def test_the_page_loads_only_this_servers_files(client):
-    response = client.get("/")
+def test_a_bad_layout_is_refused_in_one_line_that_names_it(client):
+    response = client.post("/read?layout=digits", content=b"x")
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error.startswith("query.layout: Input should be 'auto', 'digit' or 'number'")
+
+
+@pytest.mark.parametrize("page", ["/", "/static/index.html"])
+def test_the_page_loads_only_this_servers_files(client, page):
+    response = client.get(page)
     assert response.status_code == 200
     policy = response.headers["content-security-policy"]
     assert "default-src 'self'" in policy and "*" not in policy

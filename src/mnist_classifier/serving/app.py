@@ -25,6 +25,7 @@ from typing import Any, Generic, TypeVar
 
 import pandas as pd
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
@@ -134,6 +135,17 @@ def create_app(
         """A client's mistake, on any route (the page's too): its 4xx, one line."""
         return JSONResponse({"error": str(error)}, status_code=error.status)
 
+    @app.exception_handler(RequestValidationError)
+    async def invalid_parameter(
+        request: Request, error: RequestValidationError
+    ) -> Response:
+        """A query or path parameter FastAPI refused: its 422, one line naming it."""
+        reasons = (
+            f"{'.'.join(map(str, problem['loc']))}: {problem['msg']}"
+            for problem in error.errors()
+        )
+        return JSONResponse({"error": "; ".join(reasons)}, status_code=422)
+
     @app.exception_handler(Exception)
     async def server_error(request: Request, error: Exception) -> Response:
         logger.exception("Request to %s failed", request.url.path)
@@ -183,7 +195,7 @@ def parse_images(body: bytes, content_type: str) -> list[bytes]:
         raise ClientError(415, f"content type '{content_type}' is not application/json")
     try:
         payload = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+    except (ValueError, RecursionError) as error:  # bad bytes or syntax, too deep, …
         raise ClientError(400, f"the body is not JSON: {error}") from error
     values = _column(payload)
     if not values:

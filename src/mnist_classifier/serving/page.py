@@ -161,12 +161,16 @@ def add_page(
         for layout in get_args(Layout)
     }
 
+    @app.middleware("http")
+    async def content_security_policy(request: Request, call_next) -> Response:
+        """The policy on every answer, so on the page wherever it is fetched from."""
+        response = await call_next(request)
+        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+        return response
+
     @app.get("/", include_in_schema=False)
     def page() -> Response:
-        return FileResponse(
-            STATIC / "index.html",
-            headers={"Content-Security-Policy": CONTENT_SECURITY_POLICY},
-        )
+        return FileResponse(STATIC / "index.html")
 
     @app.get("/about")
     def describe() -> About:
