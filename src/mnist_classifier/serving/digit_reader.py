@@ -46,6 +46,7 @@ REQUIREMENTS = (
     "scipy",
     "pydantic",
     "kedro",
+    "kedro-datasets",
     "matplotlib",
     "mlflow",
 )
