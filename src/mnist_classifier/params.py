@@ -51,7 +51,8 @@ class DatasetParams(_Params):
 class SplitParams(_Params):
     """How the validation set is split off the training set."""
 
-    # 0 trains on every image: no validation set, so no early stopping either.
+    # 0 trains on every image: no validation set, so training.fit's
+    # early_stopping_patience must be 0 (training says so if it is not).
     validation_fraction: float = Field(ge=0, lt=1)
     seed: int = Field(ge=0, le=LARGEST_SEED)
 

@@ -77,35 +77,44 @@ def test_train_model_is_reproducible_with_a_seed(small_split):
     assert first.val_loss == pytest.approx(second.val_loss, rel=1e-5)
 
 
-def trained_on_misleading_validation(small_split, fit: FitParams) -> TrainingHistory:
+def trained_on_misleading_validation(
+    small_split, fit: FitParams
+) -> tuple[TrainingHistory, float]:
     """Validation labels shifted by one class: the better the network learns the
-    training set, the worse its validation loss."""
+    training set, the worse its validation loss. The history, and the validation loss
+    of the weights the model holds."""
     train_x, train_y, validation_x, validation_y = small_split
     shifted = np.roll(validation_y, 1, axis=1)
-    return train_model(
+    trained = train_model(
         train_x, train_y, validation_x, shifted, tiny_training(fit=fit)
-    ).history
+    )
+    loss, _ = trained.model.evaluate(validation_x, shifted, batch_size=1024, verbose=0)
+    return trained.history, loss
 
 
 def test_early_stopping_keeps_the_best_epoch(small_split):
     # The validation loss grows, so training stops early.
-    history = trained_on_misleading_validation(
+    history, held_loss = trained_on_misleading_validation(
         small_split, FitParams(batch_size=32, epochs=12, early_stopping_patience=2)
     )
     assert history.epochs < 12
     losses = [record.val_loss for record in history.records]
     assert history.best_epoch == int(np.argmin(losses)) + 1 < history.epochs
+    # The model holds the weights of that epoch, not the last one's.
+    assert held_loss == pytest.approx(losses[history.best_epoch - 1], rel=1e-4)
+    assert held_loss != pytest.approx(losses[-1], rel=1e-2)
 
 
 def test_without_early_stopping_the_last_epoch_is_kept_though_validated(small_split):
     # The validation loss grows, so its least is an early epoch; with no early
     # stopping the weights kept, and so the card's best_epoch, are the last.
-    history = trained_on_misleading_validation(
+    history, held_loss = trained_on_misleading_validation(
         small_split, FitParams(batch_size=32, epochs=4, early_stopping_patience=0)
     )
     losses = [record.val_loss for record in history.records]
     assert history.validated and int(np.argmin(losses)) + 1 < 4
     assert history.best_epoch == history.epochs == 4
+    assert held_loss == pytest.approx(losses[-1], rel=1e-4)
 
 
 def test_training_without_validation_images_keeps_the_last_epoch(small_split):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import NamedTuple
 
 import keras
 import numpy as np
@@ -196,6 +197,14 @@ class EpochLogger(keras.callbacks.Callback):
         )
 
 
+class FittedNetwork(NamedTuple):
+    """One network fitted, with the epoch whose weights it holds."""
+
+    model: keras.Model
+    records: list[EpochRecord]  # one per epoch trained
+    kept_epoch: int  # from 1: early stopping's best by validation loss, or the last
+
+
 def fit_network(
     train_x: np.ndarray,
     train_y: np.ndarray,
@@ -205,12 +214,12 @@ def fit_network(
     *,
     seed: int,
     member: int = 1,
-) -> tuple[keras.Model, list[EpochRecord]]:
+) -> FittedNetwork:
     """Builds, compiles and fits one network, stopping early when validation loss stalls.
 
     Returns:
-        The network (with early stopping, the weights of its best validation loss) and
-        one record per epoch.
+        The network (with early stopping, the weights of its best validation loss, as
+        Keras' ``EarlyStopping`` chose them), one record per epoch, the epoch kept.
 
     Raises:
         ValueError: if early stopping is asked for without validation images.
@@ -228,6 +237,7 @@ def fit_network(
     model = build_model(
         train_x.shape[1:], train_y.shape[1], training.architecture, seed
     )
+    model.name = f"network_{member}"  # an ensemble's members, told apart
     autotune = fit.autotune_enabled()
     steps_per_epoch = int(np.ceil(len(train_x) / fit.batch_size))
     model.compile(
@@ -240,13 +250,13 @@ def fit_network(
         metrics=["accuracy"],
     )
     epoch_logger = EpochLogger(member)
-    callbacks: list[keras.callbacks.Callback] = [epoch_logger]
-    if fit.early_stopping_patience:
-        callbacks.append(
-            keras.callbacks.EarlyStopping(
-                patience=fit.early_stopping_patience, restore_best_weights=True
-            )
+    stopping = (
+        keras.callbacks.EarlyStopping(
+            patience=fit.early_stopping_patience, restore_best_weights=True
         )
+        if fit.early_stopping_patience
+        else None
+    )
     logger.info(
         "Training %s parameters on %d images, validating on %d (seed %d).",
         f"{model.count_params():,}",
@@ -264,11 +274,13 @@ def fit_network(
             else None
         ),
         epochs=fit.epochs,
-        callbacks=callbacks,
+        callbacks=[epoch_logger, stopping] if stopping else [epoch_logger],
         shuffle=False,  # the input pipeline shuffles, seeded
         verbose=0,
     )
-    return model, epoch_logger.records
+    records = epoch_logger.records
+    kept = stopping.best_epoch + 1 if stopping else len(records)
+    return FittedNetwork(model, records, kept)
 
 
 def average_ensemble(members: list[keras.Model]) -> keras.Model:

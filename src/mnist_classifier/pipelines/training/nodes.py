@@ -44,9 +44,8 @@ def train_model(
     from .network import average_ensemble, fit_network  # noqa: PLC0415
 
     start = time.perf_counter()
-    members, records = [], []
-    for member in range(1, training.ensemble_size + 1):
-        network, epochs = fit_network(
+    fitted = [
+        fit_network(
             train_images,
             train_targets,
             validation_images,
@@ -55,25 +54,18 @@ def train_model(
             seed=training.seed + member - 1,
             member=member,
         )
-        network.name = f"network_{member}"
-        members.append(network)
-        records += epochs
+        for member in range(1, training.ensemble_size + 1)
+    ]
+    members = [network.model for network in fitted]
     model = members[0] if len(members) == 1 else average_ensemble(members)
-    first = [record for record in records if record.member == 1]
-    # Early stopping restores the epoch of least val_loss; without it, the last is kept.
-    early_stopping = training.fit.early_stopping_patience > 0
     history = TrainingHistory(
         training_seconds=round(time.perf_counter() - start, 2),
         parameters=model.count_params(),
         training_images=len(train_images),
         validation_images=len(validation_images),
-        best_epoch=(
-            int(np.argmin([record.val_loss for record in first])) + 1
-            if early_stopping
-            else len(first)
-        ),
+        best_epoch=fitted[0].kept_epoch,
         hyperparameters=training,
-        records=records,
+        records=[record for network in fitted for record in network.records],
     )
     logger.info(
         "Trained %d network(s), %d epochs in all, in %.1f s.",

@@ -6,8 +6,9 @@ from .nodes import package_classifier, train_model
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    """Fit the CNN on the training split; the validation split scores each epoch and
-    picks the one whose weights are kept (and can stop training early)."""
+    """Fit the CNN on the training split; the validation split scores each epoch and,
+    with early stopping on, picks the one whose weights are kept (and can stop
+    training early)."""
     return Pipeline(
         [
             Node(
