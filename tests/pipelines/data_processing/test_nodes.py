@@ -27,13 +27,19 @@ def test_validate_digits_passes_good_data_through_unchanged(
         (
             np.zeros((3, 28, 27), np.uint8),
             np.zeros(3, np.uint8),
-            r"shape \(3, 28, 27\)",
+            r"shape \(3, 28, 27\), expected \(n, 28, 28\)",
         ),
         (np.zeros((3, 28, 28), np.float32), np.zeros(3, np.uint8), "dtype float32"),
         (np.zeros((3, 28, 28), np.uint8), np.zeros(2, np.uint8), "one label per image"),
         (np.zeros((2, 28, 28), np.uint8), np.array([0, 10]), r"range over \[0, 10\]"),
         (np.zeros((2, 28, 28), np.uint8), np.array([-1, 3]), r"in \[0, 9\]"),
         (np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.uint8), "no images"),
+        (
+            np.zeros((2, 28, 28), np.uint8),
+            np.array(["3", "7"]),
+            "labels have dtype <U1",
+        ),
+        (np.zeros((2, 28, 28), np.uint8), np.array([3.0, 7.5]), "dtype float64"),
     ],
 )
 def test_validate_digits_rejects_bad_data(images, labels, message, dataset_params):

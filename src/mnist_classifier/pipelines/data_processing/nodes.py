@@ -37,9 +37,10 @@ def validate_digits(
             names ``source``, says what is wrong, and what was expected.
     """
     problems = []
-    if images.ndim != 3 or images.shape[1:] != tuple(dataset.image_shape):
+    height, width = dataset.image_shape
+    if images.ndim != 3 or images.shape[1:] != (height, width):
         problems.append(
-            f"images have shape {images.shape}, expected (n, *{dataset.image_shape}) "
+            f"images have shape {images.shape}, expected (n, {height}, {width}) "
             "as set by the 'dataset.image_shape' parameter"
         )
     if images.dtype != np.uint8:
@@ -50,11 +51,12 @@ def validate_digits(
             f"({len(images)})"
         )
     num_classes = len(dataset.class_names)
-    if labels.size and not (
-        np.issubdtype(labels.dtype, np.integer)
-        and 0 <= labels.min()
-        and labels.max() < num_classes
-    ):
+    if not np.issubdtype(labels.dtype, np.integer):
+        problems.append(
+            f"labels have dtype {labels.dtype}, expected integer class indices in "
+            f"[0, {num_classes - 1}] for the {num_classes} 'dataset.class_names'"
+        )
+    elif labels.size and not (0 <= labels.min() and labels.max() < num_classes):
         problems.append(
             f"labels range over [{labels.min()}, {labels.max()}], expected integers "
             f"in [0, {num_classes - 1}] for the {num_classes} 'dataset.class_names'"
