@@ -76,6 +76,9 @@ def test_a_photo_of_any_width_is_ruled_across(digits, size):
     images, _ = digits
     photo = render_camera_photo(images[0], np.random.default_rng(3), size=size)
     assert photo.size == size
+    rulings = realistic._rulings(size, size[0] / 4032, np.random.default_rng(3))
+    assert rulings.shape == (size[1], size[0])
+    assert (rulings.max(axis=0) > 0.1).all()  # every column, the last ones too
 
 
 def test_folder_holds_jpegs_some_stored_sideways(digits, tmp_path, monkeypatch):

@@ -101,8 +101,8 @@ def render_camera_photo(
     second.
 
     Args:
-        digit: The digit as ink, light on dark, e.g. an MNIST image (any 2-D array,
-            scaled by its own maximum).
+        digit: The digit as ink, light on dark, e.g. an MNIST image (a 2-D array with
+            some ink, scaled by its own maximum).
         rng: Source of every random choice, so a seed reproduces the photo.
         size: Width and height of the photo, upright; the rulings' spacing and the
             pen's edge are scaled with it from a 4032x3024 photo's.
@@ -360,7 +360,8 @@ def draw_number(
     separate digits have a wider gap between two groups of them ("07 12").
 
     Args:
-        digits: The digits as ink, light on dark (e.g. MNIST images), left to right.
+        digits: The digits as ink, light on dark (e.g. MNIST images), left to right,
+            each with some ink.
         rng: Source of every random choice, so a seed reproduces the image.
         touching: Whether each digit's ink overlaps its neighbours' by 1-4 px, as
             hurried handwriting does; otherwise a clear gap separates them.
@@ -579,10 +580,10 @@ def write_number_folder(
 
     The digits are taken in a seeded random order, each once, until they run out (or
     until ``count`` images are written, starting over in a new order if needed). For
-    touching numbers, each next digit is the first of the next few in that order that
-    touches the one before without tucking in under it deeper than ``DEEPEST_TUCK``:
-    digits that touch in people's writing are those whose shapes meet at the pace they
-    write at, not a 0 written inside the bowl of a 5.
+    touching numbers, each next digit is the first of the next 20 in that order that
+    touches the one before without tucking in under it deeper than ``DEEPEST_TUCK``
+    (the very next one if none does): digits that touch in people's writing are those
+    whose shapes meet at the pace they write at, not a 0 written inside the bowl of a 5.
 
     Returns:
         The number each file holds and where its digits are, keyed by its name in
