@@ -122,3 +122,26 @@ def test_runs_with_different_parameters_compare_side_by_side(project_copy: Path)
     assert table["metrics.test_accuracy"].between(0, 1).all()
     assert (table["status"] == "FINISHED").all()
     assert table["run_id"].nunique() == 2
+
+
+def test_a_session_ends_its_run_and_leaves_a_callers_run_as_it_found_it(
+    project_copy: Path,
+):
+    """kedro-mlflow reopens the run before each node (conf/base/mlflow.yml: not
+    nested, so MLflow does not stack the reopenings): a session's own run ends with
+    it, and a session run inside ``with mlflow.start_run()`` (a notebook's, say) logs
+    to that run and leaves it the active one, for the caller to end."""
+    kedro_run(pipelines=["data_processing"])
+    assert mlflow.active_run() is None
+
+    mlflow.set_tracking_uri(f"sqlite:///{project_copy / 'mlruns' / 'mlflow.db'}")
+    mlflow.set_experiment(EXPERIMENT)
+    with mlflow.start_run() as outer:
+        kedro_run(pipelines=["data_processing"])
+        assert mlflow.active_run() is outer
+    assert mlflow.active_run() is None
+
+    own, callers = runs_in(project_copy / "mlruns" / "mlflow.db")
+    assert callers.info.run_id == outer.info.run_id != own.info.run_id
+    assert own.info.status == callers.info.status == "FINISHED"
+    assert callers.data.params["data_processing.validation_fraction"] == "0.1"

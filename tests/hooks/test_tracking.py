@@ -24,7 +24,7 @@ def test_kedro_mlflow_still_offers_what_the_hook_builds_on():
     assert 'context.config_loader["mlflow"]' in source
 
 
-def test_the_hook_ends_only_the_run_kedro_mlflow_started(monkeypatch):
+def test_the_hook_tells_the_run_kedro_mlflow_started_from_others(monkeypatch):
     hook = ExperimentTrackingHook()
     hook.run_id = "started-by-kedro-mlflow"
     for active, own in [(None, False), ("someone-elses", False), (hook.run_id, True)]:

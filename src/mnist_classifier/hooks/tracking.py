@@ -29,7 +29,6 @@ from kedro.config import MissingConfigException
 from kedro.framework.context import KedroContext
 from kedro.framework.hooks import hook_impl
 from kedro.io import CatalogProtocol
-from kedro.pipeline import Pipeline
 from kedro.pipeline.node import Node
 from kedro_mlflow.framework.hooks.mlflow_hook import MlflowHook
 from pydantic import BaseModel
@@ -49,7 +48,6 @@ class ExperimentTrackingHook(MlflowHook):
             figures: Datasets holding a matplotlib figure, logged as ``plots/<name>.png``.
         """
         super().__init__()
-        self.outer_run: mlflow.ActiveRun | None = None
         self.figures = frozenset(figures)
 
     @hook_impl
@@ -90,35 +88,6 @@ class ExperimentTrackingHook(MlflowHook):
         super().before_node_run(
             node=node, catalog=catalog, inputs=plain, is_async=is_async
         )
-
-    @hook_impl
-    def before_pipeline_run(
-        self, run_params: dict[str, Any], pipeline: Pipeline, catalog: CatalogProtocol
-    ) -> None:
-        """Notes any MLflow run already active (a caller's: it stays open), then starts."""
-        self.outer_run = mlflow.active_run()
-        super().before_pipeline_run(
-            run_params=run_params, pipeline=pipeline, catalog=catalog
-        )
-
-    @hook_impl
-    def after_pipeline_run(
-        self, run_params: dict[str, Any], pipeline: Pipeline, catalog: CatalogProtocol
-    ) -> None:
-        """Ends the pipeline's MLflow run, however many times the nodes reopened it.
-
-        kedro-mlflow reopens the run before every node; MLflow 3 stacks each reopening,
-        so its single ``end_run`` would leave the run active, and the next session in
-        the same process (a notebook, the tests) would log into it. ``run_id`` is the
-        plugin's public record of the run it started.
-        """
-        super().after_pipeline_run(
-            run_params=run_params, pipeline=pipeline, catalog=catalog
-        )
-        if self.outer_run is not None:
-            return  # the caller's run: the caller ends it
-        while self._own_run_active():
-            mlflow.end_run()
 
     def _own_run_active(self) -> bool:
         run = mlflow.active_run()
