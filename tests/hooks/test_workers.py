@@ -63,7 +63,7 @@ def test_a_folder_of_one_chunk_is_read_without_it(started, tmp_path):
 
 @pytest.mark.parametrize(
     "params",
-    [{"workers": 1}, {"cluster": {"address": "tcp://10.0.0.5:8786"}}],
+    [{"workers": 1}, {"workers": 2, "cluster": {"address": "tcp://10.0.0.5:8786"}}],
     ids=["one process", "on a cluster"],
 )
 def test_a_folder_read_without_worker_processes_does_not(started, project, params):

@@ -99,13 +99,9 @@ def test_the_model_is_taken_off_the_workers_after_a_run(
     read_folder(files, tiny_model, InferenceParams(input_dir="x", cluster=cluster))
 
     with Client(scheduler) as client:
-        plugins = client.run(lambda dask_worker: list(dask_worker.plugins))
-    assert len(plugins) == 2
-    assert not any(
-        name.startswith("mnist-classifier")
-        for names in plugins.values()
-        for name in names
-    )
+        on_workers = client.run(plugins)
+    assert len(on_workers) == 2
+    assert not any(map(model_plugins, on_workers.values()))
 
 
 def test_a_run_stopped_after_its_first_batch_takes_the_model_off_too(
@@ -118,15 +114,19 @@ def test_a_run_stopped_after_its_first_batch_takes_the_model_off_too(
 
     run = predict_digits(files, {}, {}, tiny_model, inference)
     next(run)  # the first batch's rows: then the run stops (a failed save, Ctrl-C)
-    run.close()
-
     with Client(scheduler) as client:
-        plugins = client.run(lambda dask_worker: list(dask_worker.plugins))
-    assert not any(
-        name.startswith("mnist-classifier")
-        for names in plugins.values()
-        for name in names
-    )
+        assert all(map(model_plugins, client.run(plugins).values()))  # while it runs
+        run.close()
+        assert not any(map(model_plugins, client.run(plugins).values()))
+
+
+def plugins(dask_worker) -> list[str]:
+    return list(dask_worker.plugins)
+
+
+def model_plugins(names: list[str]) -> list[str]:
+    """The names of the plugins that carry a run's model (``cluster.ModelPlugin``)."""
+    return [name for name in names if name.startswith("mnist-classifier-")]
 
 
 def test_no_scheduler_at_the_address_is_one_clear_error(

@@ -80,15 +80,26 @@ def test_the_folder_gets_one_row_per_file_in_order_from_any_run():
     assert list(answers.columns) == ["image", "prediction", "status", "model_version"]
 
 
-def test_a_retried_file_answers_with_its_newer_row():
+def test_a_retried_file_answers_with_its_newest_answer_not_a_later_retry():
     stamps = {"slow": "1"}
     first = plan(stamps)
-    # Timed out in one run, read in the next: the journal holds both rows, in order.
-    journal = pd.concat(
-        [rows(first, ["slow"], "timed out"), rows(first, ["slow"]).assign(prediction=3)]
-    )
-    (row,) = folder_predictions(journal, first).to_dict(orient="records")
+    timed_out = rows(first, ["slow"], "timed out")
+    # Timed out in one run, read in the next: the answer holds.
+    second = plan(stamps, timed_out)
+    assert second.to_read == ("slow",)
+    read = pd.concat([timed_out, rows(second, ["slow"]).assign(prediction=3)])
+    (row,) = folder_predictions(read, second).to_dict(orient="records")
     assert row["status"] == "ok" and row["prediction"] == 3
+    # Read again by redo, it times out this time: the earlier run's answer still holds.
+    third = plan(stamps, read, redo=True)
+    journal = pd.concat([read, rows(third, ["slow"], "timed out")])
+    (row,) = folder_predictions(journal, third).to_dict(orient="records")
+    assert row["status"] == "ok" and row["prediction"] == 3
+    # A newer answer wins over an older one.
+    fourth = plan(stamps, journal, redo=True)
+    journal = pd.concat([journal, rows(fourth, ["slow"]).assign(prediction=5)])
+    (row,) = folder_predictions(journal, fourth).to_dict(orient="records")
+    assert row["prediction"] == 5
 
 
 def test_rows_of_another_model_or_a_changed_file_do_not_answer():

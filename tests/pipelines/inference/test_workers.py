@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.util
 import itertools
 import sys
-import time
 import types
 
 import pandas as pd
@@ -21,28 +21,31 @@ from .helpers import png_bytes
 
 
 def test_workers_are_handed_a_few_chunks_at_a_time_not_the_whole_folder(
-    tmp_path, paper_digit
+    paper_digit, monkeypatch
 ):
     # A run whose journal save fails stops taking results (Kedro does not close the
     # node's generator): whatever was handed over is still read before it exits.
-    data, count = png_bytes(paper_digit), 40 * workers.CHUNK
-    loads = [
-        functools.partial(_marked_load, tmp_path / f"{i}", data) for i in range(count)
-    ]
+    handed = []
+    real_pool = workers.worker_pool
+
+    @contextlib.contextmanager
+    def counted_pool(size: int):
+        with real_pool(size) as pool:
+            submit = pool.submit
+            pool.submit = lambda *args: handed.append(args) or submit(*args)
+            yield pool
+
+    monkeypatch.setattr(workers, "worker_pool", counted_pool)
+    count = 40 * workers.CHUNK
+    loads = [functools.partial(bytes, png_bytes(paper_digit))] * count
     work = preparer(InferenceParams(input_dir="x"), with_thumbnail=False)
     with workers.prepared(work, loads, 2, numbers=False) as results:
         taken = list(itertools.islice(results, workers.CHUNK))
-        time.sleep(3)  # time for the workers to read all 640, had they been handed all
-        started = len(list(tmp_path.iterdir()))
+        chunks = len(handed)
     assert [item.status for item in taken] == ["ok"] * workers.CHUNK
-    assert started <= (2 + workers.CHUNKS_AHEAD * 2) * workers.CHUNK < count
-
-
-def _marked_load(marker, data: bytes) -> bytes:
-    """Leaves a mark that the file was read (picklable, for the workers)."""
-    marker.touch()
-    time.sleep(0.005)
-    return data
+    # The chunks ahead, and one more for the chunk taken: 144 files of the 640.
+    assert chunks == workers.CHUNKS_AHEAD * 2 + 1
+    assert all(len(files) == workers.CHUNK for _, _, files in handed)
 
 
 def test_the_server_preloads_the_console_script_s_entry_point(monkeypatch):

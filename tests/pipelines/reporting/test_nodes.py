@@ -86,8 +86,10 @@ def test_compute_metrics():
     # Precision per class: 1/2, 2/3, 1/1; recall: 1/2, 1, 1/2.
     assert metrics.macro_precision == pytest.approx((1 / 2 + 2 / 3 + 1) / 3)
     assert metrics.macro_recall == pytest.approx((1 / 2 + 1 + 1 / 2) / 3)
-    assert 0 < metrics.macro_f1 < 1
+    # F1 per class: 1/2, 4/5, 2/3 (not from the macro precision and recall).
+    assert metrics.macro_f1 == pytest.approx((1 / 2 + 4 / 5 + 2 / 3) / 3)
     assert metrics.parameters == 1234 and metrics.epochs == 3
+    assert metrics.best_epoch == 2
     assert metrics.training_seconds == 12.5 and metrics.test_images == 6
     assert metrics.dataset == "tiny" and metrics.hyperparameters.seed == 1
 
@@ -136,6 +138,12 @@ def test_training_curves_show_training_and_validation():
             "validation",
         ]
         assert axes.get_lines()[0].get_xdata().tolist() == [1, 2, 3]
+    loss = figure.axes[0]
+    assert loss.get_lines()[0].get_ydata().tolist() == pytest.approx([1, 1 / 2, 1 / 3])
+    assert loss.get_lines()[1].get_ydata().tolist() == pytest.approx(
+        [1.1, 0.55, 1.1 / 3]
+    )
+    assert list(loss.get_lines()[2].get_xdata()) == [2, 2]  # the epoch kept
 
 
 def test_training_curves_without_a_validation_set():
