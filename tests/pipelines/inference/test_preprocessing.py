@@ -179,6 +179,28 @@ def test_a_float_image_holding_nan_is_read(paper_digit):
     assert correlation(to_mnist(image), to_mnist(paper_digit)) > 0.95
 
 
+def test_nan_or_infinity_in_a_float_image_is_paper_not_ink(paper_digit):
+    values = np.asarray(paper_digit, dtype=np.float32).copy()
+    width = values.shape[1]
+    values[:, width - 12 : width - 9] = np.nan  # a bar beside the digit
+    values[2, 2], values[-3, -3] = np.inf, -np.inf
+    image = Image.fromarray(values)
+    assert correlation(to_mnist(image), to_mnist(paper_digit)) > 0.95
+    blank = np.full((60, 80), 230, np.float32)
+    blank[:, 40:43] = np.nan
+    with pytest.raises(UnusableImageError, match="^empty image$"):
+        to_mnist(Image.fromarray(blank))
+
+
+@pytest.mark.parametrize("bits", [10, 12])
+def test_ten_or_twelve_bits_in_sixteen_are_scaled_from_their_depth(paper_digit, bits):
+    values = np.asarray(paper_digit, np.uint16) * ((2**bits - 1) // 255)
+    image = Image.fromarray(values)
+    assert image.mode == "I;16"
+    gray = np.asarray(to_grayscale(image), dtype=int)
+    assert np.abs(gray - np.asarray(paper_digit, dtype=int)).max() <= 2
+
+
 def test_sixteen_bit_is_scaled_not_clipped(odd_modes, paper_digit):
     image = decoded(odd_modes["sixteen_bit.png"])
     assert image.mode == "I;16"
@@ -249,6 +271,13 @@ def test_a_loader_that_fails_is_not_read_and_a_bad_file_is_unreadable(paper_digi
     cut = png_bytes(paper_digit)[:200]
     with pytest.raises(UnusableImageError, match="^unreadable: truncated file$"):
         read_image(lambda: cut)
+
+
+def test_postscript_is_not_an_image_so_ghostscript_never_runs():
+    # Pillow decodes EPS with Ghostscript, a program no time limit could stop.
+    eps = b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 28 28\n{ } loop\n"
+    with pytest.raises(UnusableImageError, match="^not an image$"):
+        read_image(lambda: eps)
 
 
 @pytest.mark.parametrize("chalk", [False, True], ids=["ink", "chalk"])

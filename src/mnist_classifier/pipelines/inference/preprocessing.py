@@ -9,6 +9,7 @@ any size and mode, the digit small and anywhere. ``to_mnist`` bridges the two.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import threading
 import warnings
@@ -122,7 +123,8 @@ def read_image(
         if not data:
             raise UnusableImageError("empty file")
         with pixel_limit(max_pixels) if max_pixels else contextlib.nullcontext():
-            image = Image.open(io.BytesIO(data))  # the header, and its size checked
+            # The header, and its size checked.
+            image = Image.open(io.BytesIO(data), formats=_image_formats())
         factor = -(-max(image.size) // WORKING_SIZE)
         if factor > 1 or gray:  # draft() changes nothing but JPEGs
             size = (max(image.width // factor, 1), max(image.height // factor, 1))
@@ -131,6 +133,14 @@ def read_image(
         return image
     except Exception as error:  # a broken file can fail anywhere in a decoder
         raise UnusableImageError(_status(error)) from error
+
+
+@functools.cache
+def _image_formats() -> tuple[str, ...]:
+    """Every format Pillow reads but EPS: decoding one runs Ghostscript, a program of
+    its own that no time limit stops (an EPS file is ``not an image``)."""
+    Image.init()
+    return tuple(name for name in Image.OPEN if name != "EPS")
 
 
 def _status(error: BaseException, failure: str = "unreadable") -> str:
@@ -162,16 +172,19 @@ def to_grayscale(image: Image.Image) -> Image.Image:
 
     Transparency is flattened onto a background that contrasts with the opaque
     pixels, so ink on a transparent background stays ink; 16-bit and float images are
-    scaled to 8 bits rather than clipped; a mode Pillow cannot convert (LAB) keeps its
-    first band, which is its lightness.
+    scaled to 8 bits rather than clipped (from the depth their values fill: 8, 10, 12
+    or 16 bits, or 0-1), a float image's NaN or infinity taken for paper; a mode
+    Pillow cannot convert (LAB) keeps its first band, which is its lightness.
     """
     image = _upright(image)
     if image.mode in _HIGH_BIT_DEPTH:
-        values = np.nan_to_num(  # a float image may hold NaN or infinity: no ink
-            np.asarray(image, dtype=np.float32), nan=0, posinf=0, neginf=0
-        )
+        values = np.asarray(image, dtype=np.float32)
+        finite = np.isfinite(values)
+        if not finite.all():  # the paper's tone (the median) there, not ink's
+            paper = float(np.median(values[finite])) if finite.any() else 0.0
+            values = np.where(finite, values, np.float32(paper))
         top = float(values.max(initial=0))
-        full_scale = next(scale for scale in (1, 255, 65535, top) if top <= scale)
+        full_scale = next(s for s in (1, 255, 1023, 4095, 65535, top) if top <= s)
         return Image.fromarray(np.uint8(np.clip(values, 0, None) / full_scale * 255))
     if image.mode in _ALPHA_MODES or "transparency" in image.info:
         rgba = np.asarray(image.convert("RGBA"), dtype=np.float32) / 255
