@@ -38,3 +38,13 @@ def test_a_folder_read_within_the_first_interval_logs_no_progress(caplog):
         clock.now = 0.1
         progress.update(15)
     assert caplog.records == []
+
+
+def test_a_slow_folder_s_rate_is_not_rounded_to_zero(caplog):
+    caplog.set_level(logging.INFO, logger="mnist_classifier")
+    clock = Clock()
+    with FolderProgress(100, "numbers", every=10, clock=clock) as progress:
+        clock.now = 10.0
+        progress.update(4)
+    (line,) = [record.getMessage() for record in caplog.records]
+    assert line.endswith("(4%): 0.4 files/s, about 240 s left.")

@@ -18,7 +18,7 @@ from .classify import classify_batch, classify_prepared, read_batch
 from .journal import FolderPlan, folder_predictions, plan_reading
 from .numbers import DIGITS
 from .preprocessing import FRAME_SIZE
-from .progress import FolderProgress
+from .progress import FolderProgress, per_second
 from .reading import Loader, PreparedImage, preparer
 from .sheet import contact_sheet
 from .workers import prepare_in_batches, prepared
@@ -90,7 +90,7 @@ def predict_digits(
     seconds = time.perf_counter() - start
     logger.info(
         f"Read {read} files of '{inference.input_dir}' in {seconds:.1f} s "
-        f"({read / max(seconds, 1e-9):.0f} files/s)."
+        f"({per_second(read / max(seconds, 1e-9))} files/s)."
     )
 
 

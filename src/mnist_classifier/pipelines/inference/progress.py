@@ -72,7 +72,7 @@ class FolderProgress:
         now = self.clock()
         rate = done / max(now - self.start, 1e-9)
         if self.bar:
-            self.bar.update(self.task, completed=done, rate=f"{rate:,.0f}")
+            self.bar.update(self.task, completed=done, rate=per_second(rate))
         elif now - self.last >= self.every and done < self.total:
             self.last = now
             logger.info(
@@ -81,6 +81,11 @@ class FolderProgress:
                 f"{self.total:,}",
                 self.folder,
                 100 * done // self.total,
-                f"{rate:,.0f}",
+                per_second(rate),
                 round((self.total - done) / max(rate, 1e-9)),
             )
+
+
+def per_second(rate: float) -> str:
+    """A rate as people read it: 1,250, or 0.4 for a slow folder (not 0)."""
+    return f"{rate:,.0f}" if rate >= 10 else f"{rate:.1f}"
