@@ -43,6 +43,7 @@ from .preprocessing import (
     centre_in_frame,
     measure_ink,
     percentile,
+    scaled_ink,
     stroke_width,
     thicken_thin_strokes,
 )
@@ -794,8 +795,7 @@ def _digit(page: _Page, group: _Group) -> Digit:
     inner = np.s_[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
     mask, ink = mask[inner], ink[inner]
     others = page.strokes[region][inner] & ~group.mask[inner]
-    ink = np.clip((ink - page.noise) / max(level - page.noise, 1), 0, 1)
-    ink = np.where(ndimage.binary_dilation(mask, FOUR_NEIGHBOURS) & ~others, ink, 0)
+    ink = scaled_ink(ink, mask, level, page.noise, others)
     view = centre_in_frame(thicken_thin_strokes(ink, mask))
     top, left = group.rows.start + rows[0], group.cols.start + cols[0]
     factor, (width, height) = page.factor, page.size

@@ -229,8 +229,22 @@ def find_ink(gray: Image.Image) -> tuple[np.ndarray, np.ndarray]:
     region, dark = _where_to_look(gray)
     ink, level, _ = measure_ink(pixels, paper, region, dark)
     box, mask = _digit_box(ink > STROKE_LEVEL * level)
-    ink = np.clip((ink[box] - 2 * paper.noise) / max(level - 2 * paper.noise, 1), 0, 1)
-    return np.where(ndimage.binary_dilation(mask, FOUR_NEIGHBOURS), ink, 0), mask
+    return scaled_ink(ink[box], mask, level, 2 * paper.noise), mask
+
+
+def scaled_ink(
+    ink: np.ndarray,
+    mask: np.ndarray,
+    level: float,
+    noise: float,
+    others: np.ndarray | None = None,
+) -> np.ndarray:
+    """A digit's ink in its box, from 0 (the paper's noise) to 1 (its ``level``), kept
+    only on its strokes (``mask``) and a pixel around them, not on ``others`` (a
+    neighbouring digit's strokes): one digit's, or each of a number's, alike."""
+    ink = np.clip((ink - noise) / max(level - noise, 1), 0, 1)
+    keep = ndimage.binary_dilation(mask, FOUR_NEIGHBOURS)
+    return np.where(keep if others is None else keep & ~others, ink, 0)
 
 
 def even_out_shadows(gray: Image.Image) -> Image.Image:
