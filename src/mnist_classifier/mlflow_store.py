@@ -1,7 +1,8 @@
 """Where the project's MLflow store is: a relative ``sqlite:///`` URI means the project's.
 
-conf/base/mlflow.yml names ``sqlite:///mlruns/mlflow.db``; the experiment-tracking hook
-and the model server both resolve it against the project root with this function.
+conf/base/mlflow.yml names ``sqlite:///mlruns/mlflow.db`` (an environment may name
+another); the experiment-tracking hook and the model server both read it from the
+files ``MLFLOW_CONFIG`` matches and resolve it against the project root here.
 """
 
 from __future__ import annotations
@@ -9,6 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 _SQLITE = "sqlite:///"
+
+#: The files of a conf environment that hold kedro-mlflow's configuration.
+MLFLOW_CONFIG = ["mlflow*", "mlflow*/**", "**/mlflow*"]
 
 
 def project_sqlite_uri(uri: str, project_path: str | Path) -> str:

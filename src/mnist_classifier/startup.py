@@ -11,7 +11,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import sys
+import warnings
 from collections.abc import Iterator
 from types import ModuleType
 
@@ -45,6 +47,16 @@ def quiet_harmless_warnings() -> None:
     log = logging.getLogger("py.warnings")
     if not any(isinstance(existing, HarmlessWarnings) for existing in log.filters):
         log.addFilter(HarmlessWarnings())
+
+
+@contextlib.contextmanager
+def harmless_warnings_ignored() -> Iterator[None]:
+    """Ignores the warnings in ``HARMLESS_WARNINGS`` raised inside, where no logging
+    set-up filters them (the model server reading the project's configuration)."""
+    with warnings.catch_warnings():
+        for harmless in HARMLESS_WARNINGS:
+            warnings.filterwarnings("ignore", message=".*" + re.escape(harmless))
+        yield
 
 
 def import_keras() -> ModuleType:

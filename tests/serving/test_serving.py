@@ -14,17 +14,19 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import mlflow
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 from kedro.io.core import Version
 from kedro_datasets.partitions import PartitionedDataset
 from mlflow import MlflowClient
 from uvicorn.config import STARTUP_FAILURE
 
 import mnist_classifier.serving.__main__ as serving_main
+from mnist_classifier.catalog import open_catalog
 from mnist_classifier.datasets import ClassifierDataset, ImageFileDataset
+from mnist_classifier.mlflow_store import project_sqlite_uri
 from mnist_classifier.params import InferenceParams
 from mnist_classifier.realistic import write_realistic_folder
 from mnist_classifier.serving.registry import CHAMPION, serving_uri
@@ -322,6 +324,29 @@ def test_a_model_no_worker_can_load_stops_the_server_with_status_3(tmp_path, wor
     assert f'Cannot serve {model}: Model does not have the "python_function"' in stderr
 
 
-def test_serving_looks_in_the_store_the_runs_write_to():
-    conf = yaml.safe_load((PROJECT_ROOT / "conf/base/mlflow.yml").read_text())
-    assert serving_main.PROJECT_STORE == conf["server"]["mlflow_tracking_uri"]
+def test_serving_looks_in_the_store_and_for_the_dataset_a_run_would_use(
+    project_copy: Path, monkeypatch
+):
+    """The store and dataset of the run's environment (conf/local here, as for
+    ``kedro run``): the same store the experiment-tracking hook sets for a run."""
+    assert serving_main.configured(project_copy) == (
+        "sqlite:///mlruns/mlflow.db",
+        "mnist",
+    )
+    local = project_copy / "conf/local"
+    local.mkdir(exist_ok=True)
+    (local / "mlflow.yml").write_text(
+        "server:\n  mlflow_tracking_uri: sqlite:///shared/runs.db\n"
+    )
+    (local / "globals.yml").write_text("dataset: fashion_mnist\n")
+    store, dataset = serving_main.configured(project_copy)
+    assert (store, dataset) == ("sqlite:///shared/runs.db", "fashion_mnist")
+
+    open_catalog(project_copy)  # the context a run builds: its hooks set the store
+    assert mlflow.get_tracking_uri() == project_sqlite_uri(store, project_copy)
+
+    monkeypatch.setenv("KEDRO_ENV", "test")  # another environment: its own
+    assert serving_main.configured(project_copy) == (
+        "sqlite:///mlruns/mlflow.db",
+        "mnist_sample",
+    )

@@ -33,7 +33,7 @@ from kedro.pipeline.node import Node
 from kedro_mlflow.framework.hooks.mlflow_hook import MlflowHook
 from pydantic import BaseModel
 
-from mnist_classifier.mlflow_store import project_sqlite_uri
+from mnist_classifier.mlflow_store import MLFLOW_CONFIG, project_sqlite_uri
 
 logger = logging.getLogger(__name__)
 
@@ -54,9 +54,7 @@ class ExperimentTrackingHook(MlflowHook):
     def after_context_created(self, context: KedroContext) -> None:
         """Resolves a relative SQLite store against the project root, then sets up MLflow."""
         loader = context.config_loader
-        loader.config_patterns.setdefault(
-            "mlflow", ["mlflow*", "mlflow*/**", "**/mlflow*"]
-        )
+        loader.config_patterns.setdefault("mlflow", MLFLOW_CONFIG)
         try:
             config = dict(loader["mlflow"])
         except MissingConfigException:

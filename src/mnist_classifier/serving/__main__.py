@@ -23,18 +23,19 @@ from pathlib import Path
 import mlflow
 import uvicorn
 from fastapi import FastAPI
+from kedro.config import MissingConfigException, OmegaConfigLoader
 from kedro.utils import find_kedro_project
 from mlflow.exceptions import MlflowException
 from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors import Multiprocess
 
 from mnist_classifier.messages import first_line
-from mnist_classifier.mlflow_store import sqlite_path
+from mnist_classifier.mlflow_store import MLFLOW_CONFIG, sqlite_path
 from mnist_classifier.params import available_cores
 from mnist_classifier.serving.app import create_app
 from mnist_classifier.serving.page import add_page
 from mnist_classifier.serving.registry import NoModelError, registered_name, serving_uri
-from mnist_classifier.startup import quiet_harmless_warnings
+from mnist_classifier.startup import harmless_warnings_ignored, quiet_harmless_warnings
 
 logger = logging.getLogger("mnist_classifier.serving")
 
@@ -42,8 +43,8 @@ logger = logging.getLogger("mnist_classifier.serving")
 _MODEL, _LIMIT = "MNIST_CLASSIFIER_MODEL_URI", "MNIST_CLASSIFIER_MAX_REQUEST_BYTES"
 _PAGE = "MNIST_CLASSIFIER_PAGE"
 
-#: The project's store, as conf/base/mlflow.yml names it (a test holds them equal).
-PROJECT_STORE = "sqlite:///mlruns/mlflow.db"
+#: The store and dataset where the project's configuration names none.
+DEFAULT_STORE, DEFAULT_DATASET = "sqlite:///mlruns/mlflow.db", "mnist"
 #: Model URIs that MLflow resolves through the tracking store (a path or a cloud URL
 #: is read as it is, with no store).
 STORE_SCHEMES = ("models:/", "runs:/", "mlflow-artifacts:")
@@ -58,7 +59,8 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     # options, so a bad PORT is refused by name rather than with a traceback.
     parser.add_argument("--port", type=int, default=os.environ.get("PORT", "5001"))
     parser.add_argument(
-        "--dataset", default="mnist", help="serves <dataset>_classifier"
+        "--dataset",
+        help="serves <dataset>_classifier (default: the one globals.yml names)",
     )
     parser.add_argument("--model-uri", help="another model, e.g. models:/NAME/3")
     parser.add_argument(
@@ -68,8 +70,8 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--tracking-uri",
-        default=os.environ.get("MLFLOW_TRACKING_URI", PROJECT_STORE),
-        help="the MLflow store (default: the project's, mlruns/mlflow.db)",
+        default=os.environ.get("MLFLOW_TRACKING_URI"),
+        help="the MLflow store (default: the one `kedro run` logs to, mlflow.yml's)",
     )
     parser.add_argument(
         "--workers",
@@ -92,16 +94,19 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO, format="%(levelname)s %(name)s: %(message)s"
     )
     quiet_harmless_warnings()
+    project = find_kedro_project(Path.cwd()) or Path.cwd()
+    store, dataset = configured(project)
+    store = args.tracking_uri or store
     try:
         uri = args.model_uri
         if uri is None or uri.startswith(STORE_SCHEMES):  # a path needs no store
-            client = _client(args.tracking_uri)
-            uri = uri or serving_uri(client, registered_name(args.dataset))
+            client = _client(store, project)
+            uri = uri or serving_uri(client, registered_name(args.dataset or dataset))
     except NoModelError as error:  # one line on stderr, exit status 1
         raise SystemExit(f"Cannot serve: {error}") from None
     except MlflowException as error:  # a tracking server that does not answer, say
         raise SystemExit(
-            f"Cannot serve: the MLflow store {args.tracking_uri}: {first_line(error)}"
+            f"Cannot serve: the MLflow store {store}: {first_line(error)}"
         ) from None
     try:
         version = _version(uri)
@@ -189,13 +194,36 @@ def _version(uri: str) -> str:
     return uri
 
 
-def _client(tracking_uri: str) -> mlflow.MlflowClient:
+def configured(project: Path) -> tuple[str, str]:
+    """The MLflow store and the dataset that ``kedro run`` in ``project`` uses:
+    mlflow.yml's ``server.mlflow_tracking_uri`` and globals.yml's ``dataset``, from
+    conf/base overridden by the run's environment (``KEDRO_ENV``, else ``local``)."""
+    found = {}
+    with harmless_warnings_ignored():  # Kedro's, as it registers its resolvers
+        loader = OmegaConfigLoader(
+            conf_source=str(project / "conf"),
+            env=os.environ.get("KEDRO_ENV"),
+            base_env="base",
+            default_run_env="local",
+            config_patterns={"mlflow": MLFLOW_CONFIG},
+        )
+        for name in ("mlflow", "globals"):
+            with contextlib.suppress(MissingConfigException):
+                found[name] = loader[name]
+    server = found.get("mlflow", {}).get("server") or {}
+    return (
+        server.get("mlflow_tracking_uri") or DEFAULT_STORE,
+        found.get("globals", {}).get("dataset") or DEFAULT_DATASET,
+    )
+
+
+def _client(tracking_uri: str, project: Path) -> mlflow.MlflowClient:
     """The store's client; a missing SQLite store is no model, and is not created.
 
     A relative SQLite store is the project's, from whichever of its folders this runs,
     as the experiment-tracking hook resolves it.
     """
-    database = sqlite_path(tracking_uri, find_kedro_project(Path.cwd()) or Path.cwd())
+    database = sqlite_path(tracking_uri, project)
     if database is not None:
         if not database.exists():
             raise NoModelError(
