@@ -145,3 +145,19 @@ def test_a_session_ends_its_run_and_leaves_a_callers_run_as_it_found_it(
     assert callers.info.run_id == outer.info.run_id != own.info.run_id
     assert own.info.status == callers.info.status == "FINISHED"
     assert callers.data.params["data_processing.validation_fraction"] == "0.1"
+
+
+def test_a_session_in_a_nested_mlflow_run_is_refused_before_any_node_runs(
+    project_copy: Path,
+):
+    """kedro-mlflow reopens the run before each node, which MLflow refuses while a
+    parent run is active: the run stops at once, saying so, and leaves both runs."""
+    kedro_run(pipelines=["data_processing"])  # sets up the project's store
+    mlflow.set_experiment(EXPERIMENT)
+    with mlflow.start_run() as parent, mlflow.start_run(nested=True) as child:
+        with pytest.raises(RuntimeError, match="which is nested in") as refused:
+            kedro_run(pipelines=["data_processing"])
+        assert child.info.run_id in str(refused.value)
+        assert parent.info.run_id in str(refused.value)
+        assert mlflow.active_run() is child
+    assert mlflow.active_run() is None

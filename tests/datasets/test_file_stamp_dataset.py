@@ -27,4 +27,5 @@ def test_a_broken_symlink_or_a_fifo_is_stamped_without_opening_it(tmp_path):
     os.mkfifo(tmp_path / "pipe.png")
     assert stamp(tmp_path / "gone.png") is None
     # A stat, not an open: nothing blocks (an open would, and fail the test).
-    assert within(lambda: stamp(tmp_path / "pipe.png"), seconds=10)
+    pipe = within(lambda: stamp(tmp_path / "pipe.png"), seconds=10)
+    assert isinstance(pipe, str) and pipe

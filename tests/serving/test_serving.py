@@ -329,6 +329,7 @@ def test_serving_looks_in_the_store_and_for_the_dataset_a_run_would_use(
 ):
     """The store and dataset of the run's environment (conf/local here, as for
     ``kedro run``): the same store the experiment-tracking hook sets for a run."""
+    monkeypatch.delenv("KEDRO_ENV", raising=False)
     assert serving_main.configured(project_copy) == (
         "sqlite:///mlruns/mlflow.db",
         "mnist",
@@ -349,4 +350,9 @@ def test_serving_looks_in_the_store_and_for_the_dataset_a_run_would_use(
     assert serving_main.configured(project_copy) == (
         "sqlite:///mlruns/mlflow.db",
         "mnist_sample",
+    )
+    line = refused(project_copy, KEDRO_ENV="fashon")  # one it does not have
+    assert line == (
+        f"Cannot serve: KEDRO_ENV is 'fashon', but {project_copy.name} has no "
+        "conf/fashon: unset it, or name one of its environments."
     )

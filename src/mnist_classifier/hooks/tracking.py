@@ -29,6 +29,7 @@ from kedro.config import MissingConfigException
 from kedro.framework.context import KedroContext
 from kedro.framework.hooks import hook_impl
 from kedro.io import CatalogProtocol
+from kedro.pipeline import Pipeline
 from kedro.pipeline.node import Node
 from kedro_mlflow.framework.hooks.mlflow_hook import MlflowHook
 from pydantic import BaseModel
@@ -85,6 +86,30 @@ class ExperimentTrackingHook(MlflowHook):
         }
         super().before_node_run(
             node=node, catalog=catalog, inputs=plain, is_async=is_async
+        )
+
+    @hook_impl
+    def before_pipeline_run(
+        self, run_params: dict[str, Any], pipeline: Pipeline, catalog: CatalogProtocol
+    ) -> None:
+        """Starts the pipeline's MLflow run, or takes the caller's active one.
+
+        Raises:
+            RuntimeError: If the caller's run is a nested one: kedro-mlflow reopens
+                the run before each node (conf/base/mlflow.yml), which MLflow refuses
+                while a parent is active, and the first node would fail.
+        """
+        active = mlflow.active_run()
+        parent = mlflow.get_parent_run(active.info.run_id) if active else None
+        if parent is not None:
+            raise RuntimeError(
+                f"This Kedro run would log to the active MLflow run "
+                f"{active.info.run_id}, which is nested in {parent.info.run_id}: "
+                "kedro-mlflow cannot reopen a nested run. Run it inside the parent "
+                "run, or with no active run."
+            )
+        super().before_pipeline_run(
+            run_params=run_params, pipeline=pipeline, catalog=catalog
         )
 
     def _own_run_active(self) -> bool:

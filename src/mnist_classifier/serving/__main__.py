@@ -95,14 +95,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     quiet_harmless_warnings()
     project = find_kedro_project(Path.cwd()) or Path.cwd()
-    store, dataset = configured(project)
-    store = args.tracking_uri or store
     try:
+        store, dataset = configured(project)
+        store = args.tracking_uri or store
         uri = args.model_uri
         if uri is None or uri.startswith(STORE_SCHEMES):  # a path needs no store
             client = _client(store, project)
             uri = uri or serving_uri(client, registered_name(args.dataset or dataset))
-    except NoModelError as error:  # one line on stderr, exit status 1
+    except (NoModelError, ValueError) as error:  # one line on stderr, exit status 1
         raise SystemExit(f"Cannot serve: {error}") from None
     except MlflowException as error:  # a tracking server that does not answer, say
         raise SystemExit(
@@ -197,12 +197,24 @@ def _version(uri: str) -> str:
 def configured(project: Path) -> tuple[str, str]:
     """The MLflow store and the dataset that ``kedro run`` in ``project`` uses:
     mlflow.yml's ``server.mlflow_tracking_uri`` and globals.yml's ``dataset``, from
-    conf/base overridden by the run's environment (``KEDRO_ENV``, else ``local``)."""
+    conf/base overridden by the run's environment (``KEDRO_ENV``, else ``local``).
+
+    Raises:
+        ValueError: If ``KEDRO_ENV`` names an environment the project does not have.
+    """
+    conf, env = project / "conf", os.environ.get("KEDRO_ENV")
+    if not (conf / "base").is_dir():  # not in a Kedro project: the defaults
+        return DEFAULT_STORE, DEFAULT_DATASET
+    if env and not (conf / env).is_dir():
+        raise ValueError(
+            f"KEDRO_ENV is '{env}', but {project.name} has no conf/{env}: unset it, "
+            "or name one of its environments."
+        )
     found = {}
     with harmless_warnings_ignored():  # Kedro's, as it registers its resolvers
         loader = OmegaConfigLoader(
-            conf_source=str(project / "conf"),
-            env=os.environ.get("KEDRO_ENV"),
+            conf_source=str(conf),
+            env=env or ("local" if (conf / "local").is_dir() else "base"),
             base_env="base",
             default_run_env="local",
             config_patterns={"mlflow": MLFLOW_CONFIG},

@@ -163,7 +163,8 @@ def add_page(
 
     @app.middleware("http")
     async def content_security_policy(request: Request, call_next) -> Response:
-        """The policy on every answer, so on the page wherever it is fetched from."""
+        """The policy on every answer of the app (a 500 aside, which is no page), so
+        on the page wherever it is fetched from."""
         response = await call_next(request)
         response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
         return response
