@@ -106,7 +106,7 @@ APP_PORT ?= 7860
 app: install  ## The page to draw or drop digits on, on http://127.0.0.1:$(APP_PORT)
 	$(BIN)/python -m mnist_classifier.serving --page --port $(APP_PORT)
 
-bench: install  ## Reference convnet vs default (5 seeds) vs accurate (2 seeds) (about 60 min).
+bench: install  ## Reference convnet vs default (5 seeds) vs accurate (2 seeds): README, Results.
 	$(BIN)/python scripts/benchmark.py
 
 select: install  ## Compare training recipes on the validation split, never the test set.

@@ -10,7 +10,7 @@ server by its group.
 
     python scripts/bench_serving.py [--clients 8] [--seconds 30] [--images 200]
 
-Writes the figures to data/08_reporting/serving_benchmark.json.
+Writes the figures to a new version of data/08_reporting/serving_benchmark.json/.
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ import urllib.request
 from pathlib import Path
 
 import numpy as np
+from kedro.io.core import Version, generate_timestamp
+from kedro_datasets.json import JSONDataset
 
 from mnist_classifier.catalog import open_catalog
 from mnist_classifier.realistic import write_realistic_folder
@@ -125,6 +127,8 @@ def load(port: int, payloads: list[bytes], clients: int, seconds: float) -> dict
         thread.start()
     for thread in threads:
         thread.join()
+    if not latencies:
+        sys.exit(f"Every one of {len(errors)} requests failed, e.g. {errors[:3]}")
     milliseconds = np.array(latencies) * 1000
     return {
         "requests": len(latencies),
@@ -184,9 +188,9 @@ def main() -> None:
         "cores": len(os.sched_getaffinity(0)),
     }
     print(json.dumps(figures, indent=2))
-    out = ROOT / "data/08_reporting/serving_benchmark.json"
-    out.write_text(json.dumps(figures, indent=2))
-    print(f"Written to {out.relative_to(ROOT)}")
+    path, version = "data/08_reporting/serving_benchmark.json", generate_timestamp()
+    JSONDataset(filepath=str(ROOT / path), version=Version(None, version)).save(figures)
+    print(f"Written to {path}/{version}/")  # each run adds a version
 
 
 if __name__ == "__main__":

@@ -52,7 +52,7 @@ from mnist_classifier.startup import import_keras
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH_INFERENCE = ROOT / "scripts/bench_inference.py"
-INFERENCE_RESULT = ROOT / "data/08_reporting/inference_benchmark.json"  # what it writes
+INFERENCE_RESULT = ROOT / "data/08_reporting/inference_benchmark.json"  # versioned
 RUNS = {
     "reference": "keras-io Simple MNIST convnet (15 epochs)",
     "default": "kedro run",
@@ -184,7 +184,10 @@ def measure_inference(model_version: str, env: str | None) -> dict:
     run_script(
         arguments + (["--env", env] if env else []), f"inference with {model_version}"
     )
-    return json.loads(INFERENCE_RESULT.read_text())
+    # The version it has just written: the latest.
+    return JSONDataset(
+        filepath=str(INFERENCE_RESULT), version=Version(None, None)
+    ).load()
 
 
 def describe_machine() -> str:
