@@ -396,20 +396,13 @@ def main() -> None:
             "camera_photos": camera,
             "numbers": numbers,
         }
-    written = result_dataset(args.project_path, Version(None, generate_timestamp()))
-    written.save(result)
+    version = generate_timestamp()  # each run adds a version
+    path = str(args.project_path / RESULT)
+    JSONDataset(filepath=path, version=Version(None, version)).save(result)
     print(json.dumps(result, indent=2))
     print(
         f"\n{count:,} images: {throughput:,.0f} images/s on {os.cpu_count()} cores, "
-        f"start-up ({startup:.1f} s) excluded. Written to {RESULT}/"
-        f"{written.resolve_save_version()}/."
-    )
-
-
-def result_dataset(project: Path, version: Version) -> JSONDataset:
-    """The benchmark's result file, versioned: each run adds one, none is replaced."""
-    return JSONDataset(
-        filepath=str(project / RESULT), version=version, save_args={"indent": 2}
+        f"start-up ({startup:.1f} s) excluded. Written to {RESULT}/{version}/."
     )
 
 
