@@ -143,7 +143,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def serve(config: uvicorn.Config) -> int:
-    """Runs the server until it is stopped: 0, or 3 if a worker could not load the model.
+    """Runs the server until it is stopped: 0, or 3 if a worker could not load the
+    model.
 
     What ``uvicorn.run`` does, but for its status: of several workers, one that cannot
     start stops them all, yet ``uvicorn.run`` returns normally (it checks the start of
@@ -216,7 +217,6 @@ def configured(project: Path) -> tuple[str, str]:
             conf_source=str(conf),
             env=env or ("local" if (conf / "local").is_dir() else "base"),
             base_env="base",
-            default_run_env="local",
             config_patterns={"mlflow": MLFLOW_CONFIG},
         )
         for name in ("mlflow", "globals"):

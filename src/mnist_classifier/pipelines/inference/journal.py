@@ -6,8 +6,8 @@ layout that made it, and the run's number (``RUN``). A row still answers for its
 while all three hold; a file without one (new, changed, read by another model or
 layout, or ``retried``: "timed out", "too large" or "not read: ..." last time) is read
 again. Where several rows hold for a file (read again by ``inference.redo``, say), an
-answer wins over a ``retried`` status, then the newest run's row: the journal's batch files are
-named by what they read, not in the order they were written.
+answer wins over a ``retried`` status, then the newest run's row: the journal's batch
+files are named by what they read, not in the order they were written.
 """
 
 from __future__ import annotations

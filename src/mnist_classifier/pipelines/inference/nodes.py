@@ -39,8 +39,8 @@ def predict_digits(
     yielded, so an interrupted run loses at most the batch in hand, and the next run
     starts where this one stopped. Files the journal already answers for (unchanged,
     same model and layout) are not read again, unless ``inference.redo``. The images
-    held at once are a batch's, not the folder's. A file that cannot be used (not an image,
-    truncated, too large, blank) gets its row and status and the run goes on.
+    held at once are a batch's, not the folder's. A file that cannot be used (not an
+    image, truncated, too large, blank) gets its row and status and the run goes on.
 
     Args:
         digit_images: One loader per file in the folder, by path relative to it.
