@@ -94,6 +94,22 @@ def test_compute_metrics():
     assert metrics.dataset == "tiny" and metrics.hyperparameters.seed == 1
 
 
+def test_macro_averages_are_over_all_the_models_classes_as_in_the_report():
+    # Class "two" is neither a label nor predicted: both files average over all three.
+    labels, probabilities = LABELS[:4], PROBABILITIES[:4]
+    metrics = compute_metrics(probabilities, labels, CARD)
+    table, _ = build_classification_report(probabilities, labels, CARD)
+    macro = table.set_index("class").loc["macro avg"]
+    # Precision per class: 1/1, 2/3, 0; recall: 1/2, 1, 0.
+    assert metrics.macro_precision == pytest.approx((1 + 2 / 3) / 3)
+    assert metrics.macro_recall == pytest.approx((1 / 2 + 1) / 3)
+    assert (metrics.macro_precision, metrics.macro_recall, metrics.macro_f1) == (
+        pytest.approx(macro["precision"]),
+        pytest.approx(macro["recall"]),
+        pytest.approx(macro["f1-score"]),
+    )
+
+
 def test_classification_report_as_table_and_text():
     table, text = build_classification_report(PROBABILITIES, LABELS, CARD)
     rows = table.set_index("class")

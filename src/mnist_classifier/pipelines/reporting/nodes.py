@@ -36,13 +36,20 @@ def compute_metrics(
     test_labels: np.ndarray,
     model_card: ModelCard,
 ) -> Evaluation:
-    """Summarises test performance and training cost in one flat, comparable record."""
+    """Summarises test performance and training cost in one flat, comparable record.
+
+    The macro averages are over all of the model's classes, as in the classification
+    report, also when a class is neither in the test set nor predicted."""
     history = model_card.history
     from sklearn import metrics as sk  # noqa: PLC0415
 
     predictions = test_probabilities.argmax(axis=1)
     precision, recall, f1, _ = sk.precision_recall_fscore_support(
-        test_labels, predictions, average="macro", zero_division=0
+        test_labels,
+        predictions,
+        labels=range(len(model_card.class_names)),
+        average="macro",
+        zero_division=0,
     )
     evaluation = Evaluation(
         test_accuracy=sk.accuracy_score(test_labels, predictions),
