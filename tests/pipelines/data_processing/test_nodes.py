@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -114,6 +116,21 @@ def test_a_split_leaving_a_class_out_is_an_error_naming_the_parameter(
         split_validation_set(
             images, labels, SplitParams(validation_fraction=fraction, seed=0)
         )
+
+
+def test_the_fractions_a_split_error_suggests_are_accepted():
+    # 900 images of 10 classes: from 10 to 890 images may be held out.
+    images, labels = np.zeros((900, 28, 28), np.uint8), np.arange(900) % 10
+    with pytest.raises(ValueError, match="set it between") as refusal:
+        split_validation_set(
+            images, labels, SplitParams(validation_fraction=0.999, seed=0)
+        )
+    suggested = re.search(r"between (\S+) and (\S+),", str(refusal.value)).groups()
+    for fraction in map(float, suggested):
+        split = split_validation_set(
+            images, labels, SplitParams(validation_fraction=fraction, seed=0)
+        )
+        assert 10 <= len(split[2]) <= 890
 
 
 def test_a_class_with_one_image_is_an_error_naming_it(sample_train):

@@ -113,11 +113,14 @@ def _check_split(labels: np.ndarray, fraction: float) -> None:
             "it, or set it to 0 for no validation set."
         )
     if min(held_out, images - held_out) < classes:
+        # Bounds rounded inwards, so that either one, as printed, is accepted.
+        lowest = math.ceil(classes / images * 1e6) / 1e6
+        highest = math.floor((images - classes) / images * 1e6) / 1e6
         raise ValueError(
             f"data_processing.validation_fraction={fraction} holds out {held_out} of "
             f"{images} training images, but a stratified split needs each of the "
-            f"{classes} classes on both sides: set it between {classes / images:.4g} "
-            f"and {(images - classes) / images:.4g}, or to 0 for no validation set."
+            f"{classes} classes on both sides: set it between {lowest:g} and "
+            f"{highest:g}, or to 0 for no validation set."
         )
 
 
