@@ -10,6 +10,7 @@ from mlflow.protos.databricks_pb2 import INTERNAL_ERROR
 from mnist_classifier.serving.registry import (
     NoModelError,
     champion_version,
+    register,
     registered_name,
     serving_uri,
 )
@@ -41,3 +42,18 @@ def test_no_champion_is_none_but_a_failing_registry_is_an_error(tmp_path):
     # Not "no champion": that would hand the alias to whatever registers next.
     with pytest.raises(MlflowException, match="locked"):
         champion_version(LockedRegistry(), "mnist_classifier")
+
+
+def test_a_version_as_accurate_as_the_champion_takes_its_place(tmp_path):
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    accuracy = 2957 / 3000  # no 6-digit decimal is this number
+    for run in ["first", "second"]:
+        register(
+            client,
+            "mnist_classifier",
+            str(tmp_path),
+            kedro_run_id=run,
+            test_accuracy=accuracy,
+        )
+    champion = champion_version(client, "mnist_classifier")
+    assert champion.tags["kedro_run_id"] == "second"

@@ -74,7 +74,7 @@ def register(
     created = client.create_model_version(
         name,
         model_uri,
-        tags={RUN_TAG: kedro_run_id, ACCURACY_TAG: f"{test_accuracy:.6f}"},
+        tags={RUN_TAG: kedro_run_id, ACCURACY_TAG: repr(float(test_accuracy))},
     )
     champion = champion_version(client, name)
     if champion is None or test_accuracy >= _accuracy(champion):
