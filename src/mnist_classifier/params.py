@@ -18,6 +18,7 @@ from pydantic import (
     NonNegativeInt,
     PositiveFloat,
     PositiveInt,
+    field_validator,
     model_validator,
 )
 
@@ -46,6 +47,21 @@ class DatasetParams(_Params):
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     class_names: list[str] = Field(min_length=2)
     image_shape: tuple[PositiveInt, PositiveInt] = (28, 28)
+
+    @field_validator("class_names")
+    @classmethod
+    def _names_tell_classes_apart(cls, names: list[str]) -> list[str]:
+        """Each class has a row of its own in the classification report and the
+        confusion matrix, next to the report's rows of averages."""
+        taken = {"", "accuracy", "macro avg", "weighted avg"}
+        clashes = sorted({n for n in names if n.strip() in taken or names.count(n) > 1})
+        if clashes:
+            raise ValueError(
+                f"class names {clashes} are repeated, empty or a name the report "
+                f"gives its own rows ({sorted(taken - {''})}): give each class a name "
+                "of its own."
+            )
+        return names
 
 
 class SplitParams(_Params):
