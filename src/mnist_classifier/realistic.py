@@ -367,8 +367,9 @@ def draw_number(
             hurried handwriting does; otherwise a clear gap separates them.
 
     Returns:
-        An RGB or grayscale (``L``) image, the digits 28-120 px tall, and each digit's
-        ink's left and right edge as shares of its width (``WrittenNumber.columns``).
+        An RGB or grayscale (``L``) image, the number 28-120 px tall (each digit
+        within 10% of that), and each digit's ink's left and right edge as shares of
+        its width (``WrittenNumber.columns``).
     """
     height = int(rng.integers(*NUMBER_HEIGHTS, endpoint=True))
     inks = [_cropped_ink(digit, height * rng.uniform(0.9, 1.1)) for digit in digits]
@@ -579,7 +580,8 @@ def write_number_folder(
     """Writes numbers of 2-6 of the given digits as realistic images, half of them JPEG.
 
     The digits are taken in a seeded random order, each once, until they run out (or
-    until ``count`` images are written, starting over in a new order if needed). For
+    until ``count`` images are written, going on in a new order if needed, so that a
+    number may then hold one digit twice). For
     touching numbers, each next digit is the first of the next 20 in that order that
     touches the one before without tucking in under it deeper than ``DEEPEST_TUCK``
     (the very next one if none does): digits that touch in people's writing are those
