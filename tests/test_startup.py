@@ -54,6 +54,30 @@ def test_keras_starts_and_trains_without_tensorflow_notices():
     assert "cpu_feature_guard" not in result.stderr, result.stderr[-2000:]
 
 
+def test_threads_starting_keras_at_once_each_get_the_whole_module(tmp_path):
+    # A stand-in keras that takes a while to import, as the real one does.
+    (tmp_path / "keras").mkdir()
+    (tmp_path / "keras" / "__init__.py").write_text(
+        "import time\ntime.sleep(1)\nsaving = 'loaded'\n"
+    )
+    code = (
+        "import time\n"
+        "from concurrent.futures import ThreadPoolExecutor\n"
+        "from mnist_classifier.startup import import_keras\n"
+        "def start():  # what the module holds when the caller gets it\n"
+        "    return getattr(import_keras(), 'saving', 'half')\n"
+        "with ThreadPoolExecutor(2) as pool:\n"
+        "    first = pool.submit(start)\n"
+        "    time.sleep(0.3)  # the second comes while the first is importing\n"
+        "    got = [first, pool.submit(start)]\n"
+        "print([future.result() for future in got])\n"
+    )
+    environment = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    result = run_python(code, env=environment)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "['loaded', 'loaded']"
+
+
 class Collect(logging.Handler):
     def __init__(self) -> None:
         super().__init__()

@@ -13,6 +13,7 @@ import logging
 import os
 import re
 import sys
+import threading
 import warnings
 from collections.abc import Iterator
 from types import ModuleType
@@ -65,15 +66,22 @@ def import_keras() -> ModuleType:
     TensorFlow's core writes "oneDNN custom operations are on" and absl's "All log
     messages before absl::InitializeLog()" straight to file descriptor 2 while it
     loads, whatever ``TF_CPP_MIN_LOG_LEVEL`` says; only the import is silenced, and an
-    import that fails still raises its error.
+    import that fails still raises its error (a crash of the C++ code itself, though,
+    would end the process without its message: ``python -c "import keras"`` shows it).
+    Threads that call it at once (a ``ThreadRunner``'s nodes) wait for the first one's
+    import, and get the whole module.
     """
-    if "keras" in sys.modules:
-        return sys.modules["keras"]
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # later C++ INFO lines
-    with _stderr_to_devnull():
-        import keras  # noqa: PLC0415
+    with _KERAS_IMPORT:
+        if "keras" not in sys.modules:
+            os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # later C++ INFO lines
+            with _stderr_to_devnull():
+                import keras  # noqa: PLC0415
+    import keras  # noqa: PLC0415
 
     return keras
+
+
+_KERAS_IMPORT = threading.Lock()
 
 
 @contextlib.contextmanager
