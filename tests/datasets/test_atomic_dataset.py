@@ -68,6 +68,25 @@ def test_unversioned_it_replaces_the_file_whole(tmp_path):
     assert [path.name for path in tmp_path.iterdir()] == ["t.pq"]
 
 
+def test_unversioned_a_save_cut_short_keeps_the_file_it_would_replace(tmp_path):
+    path = str(tmp_path / "table.csv")
+    AtomicDataset(dataset="pandas.CSVDataset", filepath=path).save(TABLE)
+    broken = AtomicDataset(dataset={"type": Breaks}, filepath=path)
+    with pytest.raises(KeyboardInterrupt):
+        broken.save(TABLE.head(1))
+    assert [p.name for p in tmp_path.iterdir()] == ["table.csv"]  # no partial file
+    loaded = AtomicDataset(dataset="pandas.CSVDataset", filepath=path).load()
+    pd.testing.assert_frame_equal(loaded, TABLE)
+
+
+def test_a_bare_file_name_is_saved_in_the_current_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    metrics = AtomicDataset(dataset="json.JSONDataset", filepath="metrics.json")
+    metrics.save({"accuracy": 0.99})
+    assert (tmp_path / "metrics.json").is_file()
+    assert metrics.load() == {"accuracy": 0.99}
+
+
 def test_path_and_versioning_belong_to_the_wrapper(tmp_path):
     with pytest.raises(DatasetError, match="set 'versioned' on the AtomicDataset"):
         csv(tmp_path, versioned=True)

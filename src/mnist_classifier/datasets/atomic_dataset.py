@@ -102,7 +102,7 @@ class AtomicDataset(VersionedFileDataset[Any, Any]):
             f"{stem}.{uuid.uuid4().hex[:12]}{dot}{suffix}{PARTIAL}"
         )
         target = self._full(path)
-        self._fs.makedirs(target.rsplit("/", 1)[0], exist_ok=True)
+        self._made_folder(path)
         with self._removed_if_failed(self._full(partial)):
             self._wrapped(partial).save(data)
             self._fs.mv(self._full(partial), target)

@@ -121,9 +121,7 @@ class ClassifierDataset(VersionedFileDataset[TrainedClassifier, TrainedClassifie
         keras = import_keras()
         path = self._get_save_path()
         target = self._full(path)
-        folder = target.rsplit("/", 1)[0]
-        self._fs.makedirs(folder, exist_ok=True)
-        card = f"{folder}/{CARD_NAME}"
+        card = f"{self._made_folder(path)}/{CARD_NAME}"
         with (
             self._removed_if_failed(card + PARTIAL, target + PARTIAL),
             tempfile.TemporaryDirectory() as tmp,

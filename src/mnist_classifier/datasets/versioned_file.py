@@ -61,6 +61,13 @@ class VersionedFileDataset(AbstractVersionedDataset[_DI, _DO]):
         """``path`` as fsspec takes it (an HTTP URL keeps its scheme)."""
         return get_filepath_str(path, self._protocol)
 
+    def _made_folder(self, path: PurePosixPath) -> str:
+        """Makes the folder ``path`` goes in, if it is missing, and returns it (``.``
+        for a bare file name)."""
+        folder = self._full(path.parent)
+        self._fs.makedirs(folder, exist_ok=True)
+        return folder
+
     @contextlib.contextmanager
     def _removed_if_failed(self, *partials: str) -> Iterator[None]:
         """Deletes those of ``partials`` that exist if the block fails (a full disk,
