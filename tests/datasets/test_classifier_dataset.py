@@ -90,8 +90,27 @@ def test_a_damaged_model_file_names_its_version(tmp_path, classifier):
     dataset(tmp_path, save=VERSION).save(classifier)
     model = tmp_path / "classifier.keras" / VERSION / "classifier.keras"
     model.write_bytes(model.read_bytes()[:1000])  # truncated
-    with pytest.raises(DatasetError, match=f"version {VERSION} .* cannot be read"):
+    with pytest.raises(DatasetError, match=rf"\(version {VERSION}\) cannot be read"):
         dataset(tmp_path).load()
+
+
+def test_an_invalid_card_names_its_field(tmp_path, classifier):
+    dataset(tmp_path, save=VERSION).save(classifier)
+    card = tmp_path / "classifier.keras" / VERSION / "model_card.json"
+    card.write_text(card.read_text().replace('"dataset"', '"data_set"'))
+    with pytest.raises(DatasetError) as error:
+        dataset(tmp_path).load_card()
+    assert str(error.value).startswith(
+        f"The classifier at '{tmp_path}/classifier.keras/{VERSION}/classifier.keras' "
+        f"(version {VERSION}) has an invalid model_card.json (dataset: Field required;"
+    )
+
+
+def test_a_version_that_is_not_there_is_not_called_an_old_one(tmp_path, classifier):
+    dataset(tmp_path, save=VERSION).save(classifier)
+    missing = "2020-01-01T00.00.00.000Z"
+    with pytest.raises(DatasetError, match=rf"\(version {missing}\) does not exist\."):
+        dataset(tmp_path, load=missing).load_card()
 
 
 def test_the_file_must_be_a_keras_file(tmp_path):

@@ -83,6 +83,31 @@ def test_a_model_of_other_classes_is_refused_naming_version_and_classes(
     assert "expects 'mnist'" in message and "--load-versions classifier:" in message
 
 
+def test_an_unversioned_model_of_other_classes_is_refused_without_a_version(
+    tmp_path, dataset_params, model_card
+):
+    fashion = model_card.model_copy(update={"class_names": ["T-shirt", "Trouser"]})
+    model = keras.Sequential(
+        [keras.Input((28, 28), dtype="uint8"), keras.layers.Flatten()]
+    )
+    path = str(tmp_path / "classifier.keras")
+    ClassifierDataset(filepath=path).save(TrainedClassifier(model, fashion))
+    unversioned = DataCatalog(
+        {
+            "classifier": ClassifierDataset(filepath=path),
+            "params:dataset": MemoryDataset(dataset_params.model_dump()),
+        }
+    )
+    with pytest.raises(ModelGuardError) as error:
+        check(unversioned)
+    message = error.value.message
+    assert message.startswith("The model 'classifier' was trained on 'mnist' with")
+    assert message.endswith(
+        "expects 'mnist' with classes 0, 1, 2, 3, 4, 5, 6, 7, 8, 9. Train one "
+        "(`kedro run` in this configuration)."
+    )
+
+
 def test_a_version_without_its_card_is_refused_in_one_line(
     tmp_path, dataset_params, model_card
 ):
@@ -90,7 +115,7 @@ def test_a_version_without_its_card_is_refused_in_one_line(
     (tmp_path / "classifier.keras" / VERSION / "model_card.json").unlink()
     with pytest.raises(ModelGuardError, match="has no model_card.json") as error:
         check(catalog(tmp_path, dataset_params))
-    assert "\n" not in error.value.message
+    assert "\n" not in error.value.message and ".." not in error.value.message
 
 
 def test_a_truncated_model_stops_the_run_naming_version_and_what_to_do(
@@ -107,7 +132,8 @@ def test_a_truncated_model_stops_the_run_naming_version_and_what_to_do(
     assert "\n" not in message
     assert f"version {VERSION}" in message and "not a complete Keras file" in message
     assert f"--load-versions classifier:{older}" in message
-    assert "train a new model with `kedro run`" in message
+    assert message.endswith("train a new model with `kedro run`.")
+    assert ".." not in message
     check(  # the advice works
         catalog(tmp_path, dataset_params, load=older),
         load_versions={"classifier": older},

@@ -141,21 +141,26 @@ class ClassifierDataset(VersionedFileDataset[TrainedClassifier, TrainedClassifie
         return {"filepath": str(self._filepath), "version": self._version}
 
     def _which(self, path: PurePosixPath) -> str:
-        version = f"version {path.parent.name} of " if self._version else ""
-        return f"The classifier {version}at '{self._full(path)}'"
+        version = f" (version {path.parent.name})" if self._version else ""
+        return f"The classifier at '{self._full(path)}'{version}"
 
     def _read_card(self, path: PurePosixPath) -> ModelCard:
         card = self._full(path.parent / CARD_NAME)
         try:
             return ModelCard.model_validate_json(self._fs.cat_file(card))
         except FileNotFoundError as error:
+            if not self._fs.exists(self._full(path)):
+                raise DatasetError(f"{self._which(path)} does not exist.") from error
             raise DatasetError(
                 f"{self._which(path)} has no {CARD_NAME} beside it (saved by an older "
                 "version of this project?): train a new one with `kedro run`."
             ) from error
         except ValidationError as error:
+            first = error.errors()[0]
+            field = ".".join(map(str, first["loc"])) or "its JSON"
             raise DatasetError(
-                f"{self._which(path)} has an invalid {CARD_NAME}: {first_line(error)}."
+                f"{self._which(path)} has an invalid {CARD_NAME} ({field}: "
+                f"{first['msg'][:200]}; {error.error_count()} problem(s) in all)."
             ) from error
 
     def _local_copy(self, path: PurePosixPath, tmp: Path) -> str:

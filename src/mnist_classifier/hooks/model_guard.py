@@ -56,16 +56,23 @@ class ModelGuardHook:
             card = dataset.load_card()
             dataset.check_file()
         except DatasetError as error:
-            raise ModelGuardError(f"{error}. {self._advice(dataset)}") from error
+            reason = str(error).rstrip(".")
+            raise ModelGuardError(f"{reason}. {self._advice(dataset)}") from error
         expected = DatasetParams.model_validate(catalog.load(self.dataset))
         if card.class_names != expected.class_names:
+            version = dataset.resolve_load_version()
             raise ModelGuardError(
-                f"Model version {dataset.resolve_load_version()} was trained on "
-                f"'{card.dataset}' with classes {', '.join(card.class_names)}; this run "
-                f"expects '{expected.name}' with classes "
-                f"{', '.join(expected.class_names)}. Pass --load-versions "
-                f"{self.model}:<version> of a model trained on those classes, or train "
-                "one (`kedro run` in this configuration)."
+                f"The model '{self.model}'{f' (version {version})' if version else ''} "
+                f"was trained on '{card.dataset}' with classes "
+                f"{', '.join(card.class_names)}; this run expects '{expected.name}' "
+                f"with classes {', '.join(expected.class_names)}. "
+                + (
+                    f"Pass --load-versions {self.model}:<version> of a model trained "
+                    "on those classes, or train one"
+                    if version
+                    else "Train one"
+                )
+                + " (`kedro run` in this configuration)."
             )
 
     def _advice(self, dataset: ClassifierDataset) -> str:
