@@ -13,6 +13,7 @@ def test_a_folder_has_one_key_however_it_is_named(tmp_path, monkeypatch):
     assert folder_key(str(tmp_path / "my photos") + "/") == key
     assert folder_key(str(tmp_path / "elsewhere" / "my photos")) != key
     assert folder_key("s3://bucket/scans").startswith("scans-")
+    assert folder_key("s3://bucket/scans/") == folder_key("s3://bucket/scans")
 
 
 def test_a_relative_folder_is_taken_from_the_project_root(tmp_path, monkeypatch):

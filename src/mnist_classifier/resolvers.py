@@ -18,7 +18,7 @@ def folder_key(folder: str) -> str:
     project's root, as Kedro takes the catalog's paths, wherever the run starts (a
     notebook runs in ``notebooks/``).
     """
-    where = folder
+    where = folder.rstrip("/")  # s3://bucket/scans/ is s3://bucket/scans
     if "://" not in folder:
         path = Path(folder).expanduser()
         if not path.is_absolute():

@@ -134,3 +134,10 @@ def test_unsupported_dtype_is_refused(tmp_path: Path) -> None:
         IDXDataset(filepath=str(tmp_path / "x.idx")).save(
             np.zeros(2, dtype=np.complex64)
         )
+
+
+def test_a_single_number_is_refused_as_idx_cannot_load_it(tmp_path: Path) -> None:
+    path = tmp_path / "x.idx"
+    with pytest.raises(DatasetError, match="array of 0 dimensions in IDX"):
+        IDXDataset(filepath=str(path)).save(np.uint8(7))
+    assert not path.exists()

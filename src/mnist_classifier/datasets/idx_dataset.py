@@ -86,6 +86,10 @@ class IDXDataset(AbstractDataset[np.ndarray, np.ndarray]):
         code = _CODES.get(array.dtype.newbyteorder("="))
         if code is None:
             raise self._error(f"cannot store dtype {array.dtype} in IDX")
+        if not 1 <= array.ndim <= 255:
+            raise self._error(
+                f"cannot store an array of {array.ndim} dimensions in IDX (1 to 255)"
+            )
         header = (
             bytes([0, 0, code, array.ndim])
             + np.array(array.shape, dtype=">u4").tobytes()
