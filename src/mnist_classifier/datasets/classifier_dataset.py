@@ -6,7 +6,8 @@ file is there. A save writes the model to a local file and loads it back once, c
 the card and the model beside their places under temporary names, and only then renames
 them into place, the card first. So an interrupted save never leaves a version that a
 later run would take; unversioned, it leaves the old model and card, except if it stops
-between the two renames. ``check_file`` tells, without TensorFlow, whether the version
+between the two renames. Unversioned, the card is ``model_card.json`` beside the file,
+so each such model needs a folder of its own. ``check_file`` tells, without TensorFlow, whether the version
 to load is intact, so a run can stop with one line if it is not.
 """
 
