@@ -118,6 +118,9 @@ def test_a_batch_is_named_by_what_it_read():
     )
     assert first.batch_name(["a"]) != first.batch_name(["b"])
     assert first.batch_name(["a"]) != plan({"a": "1"}, version=V2).batch_name(["a"])
+    # Read again by redo, the same files keep their earlier rows, in another file.
+    again = plan({"a": "1", "b": "2"}, rows(first, ["a", "b"]), redo=True)
+    assert again.batch_name(["a", "b"]) != first.batch_name(["a", "b"])
 
 
 def test_a_file_read_again_answers_with_the_newest_run_of_it():

@@ -69,8 +69,9 @@ class FolderPlan:
 
     def batch_name(self, names: Iterable[str]) -> str:
         """A name for a batch's journal file, the same whenever the same files, as
-        they are now, are read by the same model and layout."""
-        text = f"{self.model_version}|{self.layout}|" + "|".join(
+        they are now, are read by the same model and layout in the same run: a later
+        run (``inference.redo``) adds rows beside it, never replaces them."""
+        text = f"{self.run}|{self.model_version}|{self.layout}|" + "|".join(
             f"{name}:{self.stamps[name]}" for name in names
         )
         return hashlib.sha256(text.encode()).hexdigest()[:24]
