@@ -133,6 +133,15 @@ def test_touching_digits_are_cut_apart(images):
     assert len(find_digits(image)) == 2
 
 
+def test_touching_digits_beside_one_apart_are_cut_apart_too(images):
+    # "1 00": the touching pair is wider than twice the 1 beside it.
+    one, _ = written([images[UPRIGHT_ONE]], gap=0)
+    pair, _ = written([images[ZERO], images[OTHER_ZERO]], gap=-6)
+    image = Image.fromarray(np.hstack([np.asarray(one), np.asarray(pair)]))
+
+    assert len(find_digits(image)) == 3
+
+
 def test_one_digit_stays_one_however_wide(images, paper_digit):
     wide_two = Image.fromarray(np.asarray(written([images[TWO]], gap=0)[0])).resize(
         (200, 90)

@@ -503,9 +503,9 @@ def _groups(strokes: np.ndarray) -> tuple[list[_Group], float]:
 #: narrow 7). Wider ones may be two touching digits ("11", "19"); whether they are is
 #: left to the model's reading of the pieces (``choose``).
 CUT_ASPECT = 0.45
-#: Nor are groups narrower than this times the median group's width, when there are
-#: others and the median is no wider than 1.3 times the group's height (single
-#: digits, then): in "3 0 7" the 0 is one digit, however wide.
+#: Nor are groups narrower than this times the median group's width (of two groups,
+#: the other's), when there are others and the median is no wider than 1.3 times the
+#: group's height (single digits, then): in "3 0 7" the 0 is one digit, however wide.
 CUT_CONTEXT = 2.0
 #: What a seam's step sideways costs, as a share of crossing one stroke pixel.
 SEAM_STEP = 0.02
@@ -560,7 +560,9 @@ def _lattice(
         The candidate pieces, and how they fit together.
     """
     height, width = group.mask.shape
-    typical = np.median([other.cols.stop - other.cols.start for other in groups])
+    widths = [other.cols.stop - other.cols.start for other in groups]
+    # Of two groups, the other's width: the median of both would always let it pass.
+    typical = np.median(widths) if len(groups) != 2 else sum(widths) - width
     if width <= CUT_ASPECT * height or (
         len(groups) > 1 and typical <= 1.3 * height and width < CUT_CONTEXT * typical
     ):
