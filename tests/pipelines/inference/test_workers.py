@@ -6,16 +6,20 @@ import contextlib
 import functools
 import importlib.util
 import itertools
+import subprocess
 import sys
+import time
 import types
 
 import pandas as pd
+import pytest
 import threadpoolctl
 from kedro.framework.cli import main as click_main
 
 from mnist_classifier.params import InferenceParams
 from mnist_classifier.pipelines.inference import workers
 from mnist_classifier.pipelines.inference.reading import preparer
+from tests.servers import left_running, stop_group
 
 from .helpers import png_bytes
 
@@ -85,3 +89,70 @@ def _blas_threads(_: int) -> int:
     ]
     assert blas, "NumPy runs no BLAS library that threadpoolctl knows"
     return max(blas)
+
+
+def test_a_run_that_fails_ends_its_workers_at_once():
+    start = time.monotonic()
+    with (
+        pytest.raises(RuntimeError, match="a node failed"),
+        workers.worker_pool(2) as pool,
+    ):
+        pool.submit(_blas_threads, 0).result()  # the workers are up
+        reading = [pool.submit(time.sleep, 60) for _ in range(2)]
+        time.sleep(0.5)
+        raise RuntimeError("a node failed")
+    assert time.monotonic() - start < 10  # not the minute the chunks under way take
+    assert all(future.done() for future in reading)
+
+
+WORKERS_OF_A_KILLED_RUN = """
+import os, signal, time
+from mnist_classifier.pipelines.inference import workers
+
+with workers.worker_pool(2) as pool:
+    reading = [pool.submit(time.sleep, 60) for _ in range(2)]
+    time.sleep(1)
+    os.kill(os.getpid(), signal.SIGKILL)  # as the OOM killer would: no clean-up at all
+"""
+
+
+def test_workers_end_when_the_process_they_work_for_is_killed():
+    run = subprocess.Popen(
+        [sys.executable, "-c", WORKERS_OF_A_KILLED_RUN], start_new_session=True
+    )
+    try:
+        assert run.wait(timeout=60) == -9
+        assert left_running(run.pid) == []  # workers, their server, its tracker
+    finally:
+        stop_group(run)
+
+
+CTRL_C_WHILE_WORKERS_WAIT = """
+import os, signal, time
+from mnist_classifier.pipelines.inference import workers
+
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal
+try:
+    with workers.worker_pool(2) as pool:
+        list(pool.map(abs, range(8)))  # the workers are up, and wait for more
+        os.killpg(0, signal.SIGINT)  # Ctrl-C: the whole process group
+        time.sleep(30)
+except KeyboardInterrupt:
+    print("stopped")
+"""
+
+
+def test_ctrl_c_stops_the_run_without_a_traceback_from_each_worker():
+    run = subprocess.Popen(
+        [sys.executable, "-c", CTRL_C_WHILE_WORKERS_WAIT],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        output, errors = run.communicate(timeout=60)
+    finally:
+        stop_group(run)
+    assert output.strip() == "stopped"
+    assert "Traceback" not in errors, errors[-2000:]

@@ -13,7 +13,11 @@ import contextlib
 import itertools
 import multiprocessing
 import multiprocessing.forkserver
+import os
+import signal
 import sys
+import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 
@@ -27,6 +31,8 @@ from .reading import Loader, PreparedImage, prepare, prepare_each, preparer
 CHUNK = 16
 #: Chunks handed over per worker ahead of the one whose results are awaited.
 CHUNKS_AHEAD = 4
+#: How often a worker checks that the process it works for is still there.
+PARENT_CHECK_SECONDS = 1.0
 #: Console scripts whose entry point's module the workers' server imports for them.
 _PRELOADED_SCRIPTS = ("kedro.", "mnist_classifier.")
 
@@ -141,20 +147,53 @@ def _main_imports() -> list[str]:
 def worker_pool(workers: int) -> Iterator[ProcessPoolExecutor]:
     """Worker processes forked from a server that has the preprocessing imported.
 
-    On the way out, files not yet started are dropped: a failed or interrupted run
-    does not wait for the rest of the folder.
+    On the way out, files not yet started are dropped; a failed or interrupted run
+    ends the workers at once, not after the chunks they are reading (each up to
+    ``CHUNK`` files, each up to its time limit). Workers leave Ctrl-C to this process,
+    and end themselves once it is gone, however it went (killed, say).
     """
     context = _worker_context()
-    # One NumPy thread a worker: the workers are the parallelism. With a BLAS thread
-    # per core each (the piece verifier's matrix products), two would share the
-    # cores four ways.
     pool = ProcessPoolExecutor(
         workers,
         mp_context=context,
-        initializer=threadpoolctl.threadpool_limits,
-        initargs=(1,),
+        initializer=_start_worker,
+        initargs=(os.getpid(),),
     )
     try:
         yield pool
+    except BaseException:
+        _end_workers(pool)
+        raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _start_worker(parent: int) -> None:
+    """A worker's start: SIGINT ignored (Ctrl-C reaches the whole process group; the
+    process it works for ends it, without a traceback from each worker), one NumPy
+    thread (the workers are the parallelism: with a BLAS thread per core each, for the
+    piece verifier's matrix products, two would share the cores four ways), and a
+    watch on that process."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threadpoolctl.threadpool_limits(1)
+    threading.Thread(target=_exit_without, args=(parent,), daemon=True).start()
+
+
+def _exit_without(parent: int) -> None:
+    """Ends this worker once ``parent`` is gone: a process killed with SIGKILL or an
+    unhandled SIGTERM runs no clean-up, and its workers, blocked on a queue that its
+    other workers keep open, would otherwise wait forever."""
+    while True:
+        time.sleep(PARENT_CHECK_SECONDS)
+        try:
+            os.kill(parent, 0)
+        except OSError:
+            os._exit(1)
+
+
+def _end_workers(pool: ProcessPoolExecutor) -> None:
+    """Terminates the pool's worker processes, as Python 3.14's ``terminate_workers``
+    does. Before 3.14 the executor's ``_processes`` (pid -> process) is the only way to
+    them; tests/pipelines/inference/test_workers.py pins it."""
+    for process in list((pool._processes or {}).values()):
+        process.terminate()
