@@ -19,6 +19,7 @@ from kedro_datasets.partitions import PartitionedDataset
 
 from mnist_classifier.datasets import ImageFileDataset
 from mnist_classifier.params import ClusterParams, InferenceParams
+from mnist_classifier.pipelines.inference import cluster as cluster_module
 from mnist_classifier.pipelines.inference.nodes import predict_digits
 from mnist_classifier.realistic import write_realistic_folder
 from tests.servers import free_port
@@ -138,3 +139,17 @@ def test_no_scheduler_at_the_address_is_one_clear_error(
 
     with pytest.raises(ConnectionError, match="inference.cluster.address=tcp://127"):
         read_folder(files, tiny_model, InferenceParams(input_dir="x", cluster=nowhere))
+
+
+def test_a_scheduler_without_workers_is_one_clear_error_not_a_wait(
+    write_files, paper_digit, tiny_model, monkeypatch
+):
+    monkeypatch.setattr(cluster_module, "WORKERS_SECONDS", 2)
+    folder = write_files({"a.png": png_bytes(paper_digit)})
+    files = PartitionedDataset(path=str(folder), dataset=ImageFileDataset).load()
+    with LocalCluster(n_workers=0, host="127.0.0.1", dashboard_address=None) as empty:
+        params = InferenceParams(
+            input_dir="x", cluster=ClusterParams(address=empty.scheduler_address)
+        )
+        with pytest.raises(ConnectionError, match="has had no worker for 2 s"):
+            read_folder(files, tiny_model, params)

@@ -47,6 +47,8 @@ logger = logging.getLogger(__name__)
 ONE_THREAD = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
 #: How long to try to reach a scheduler at ``inference.cluster.address``.
 CONNECT_SECONDS = 10
+#: How long a scheduler there may be without a worker before the run stops.
+WORKERS_SECONDS = 30
 #: Batches in flight per worker thread: one running, the next ones ready to start.
 TASKS_AHEAD = 2
 #: At least this many batches per worker thread, however small the folder.
@@ -90,6 +92,14 @@ def connect(cluster: ClusterParams) -> Iterator[Client]:
                 f"address out to start a local cluster."
             ) from error
         with client:
+            try:  # tasks would wait for a worker for ever, and say nothing
+                client.wait_for_workers(1, timeout=WORKERS_SECONDS)
+            except TimeoutError as error:
+                raise ConnectionError(
+                    f"The Dask scheduler at inference.cluster.address="
+                    f"{cluster.address} has had no worker for {WORKERS_SECONDS} s: "
+                    f"start one (`dask worker {cluster.address}`) and run again."
+                ) from error
             logger.info(f"Connected to the Dask scheduler at {cluster.address}.")
             yield client
         return
@@ -133,7 +143,6 @@ def classify_on_cluster(
         classifier: The model, sent to every worker once.
     """
     plugin = ModelPlugin(classifier)
-    client.register_plugin(plugin)
     threads = max(sum(client.nthreads().values()), 1)
     size = max(1, min(batch_size, -(-len(files) // (TASKS_PER_THREAD * threads))))
     todo = (
@@ -148,7 +157,8 @@ def classify_on_cluster(
         names_of[future.key] = names
         running.add(future)
 
-    try:
+    try:  # the scheduler keeps a plugin whose set-up failed on a worker: taken off too
+        client.register_plugin(plugin)
         for batch in itertools.islice(todo, TASKS_AHEAD * threads):
             submit(*batch)
         for future, rows in running:
