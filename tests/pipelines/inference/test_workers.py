@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import types
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -121,20 +122,39 @@ def test_workers_end_when_the_process_they_work_for_is_killed():
         [sys.executable, "-c", WORKERS_OF_A_KILLED_RUN], start_new_session=True
     )
     try:
-        assert run.wait(timeout=60) == -9
+        # Not collected yet, as by a parent that does not wait: a zombie is no parent.
+        deadline = time.monotonic() + 60
+        while _state(run.pid) != "Z" and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _state(run.pid) == "Z"
         assert left_running(run.pid) == []  # workers, their server, its tracker
+        assert run.wait() == -9
     finally:
         stop_group(run)
+
+
+def _state(pid: int) -> str:
+    """A process's state letter, from /proc (R, S, Z...)."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
 
 
 CTRL_C_WHILE_WORKERS_WAIT = """
 import os, signal, time
 from mnist_classifier.pipelines.inference import workers
 
+def started(pid):  # its start is over once it ignores SIGINT (or 10 s have gone)
+    status = open(f"/proc/{pid}/status").read()
+    ignored = int(status.split("SigIgn:")[1].split()[0], 16)
+    return ignored & 1 << signal.SIGINT - 1
+
+
 signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal
 try:
     with workers.worker_pool(2) as pool:
-        list(pool.map(abs, range(8)))  # the workers are up, and wait for more
+        list(pool.map(time.sleep, [0.5, 0.5]))  # two workers, waiting for more
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not all(map(started, pool._processes)):
+            time.sleep(0.1)
         os.killpg(0, signal.SIGINT)  # Ctrl-C: the whole process group
         time.sleep(30)
 except KeyboardInterrupt:

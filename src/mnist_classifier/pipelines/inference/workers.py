@@ -183,12 +183,22 @@ def _exit_without(parent: int) -> None:
     """Ends this worker once ``parent`` is gone: a process killed with SIGKILL or an
     unhandled SIGTERM runs no clean-up, and its workers, blocked on a queue that its
     other workers keep open, would otherwise wait forever."""
-    while True:
+    while _alive(parent):
         time.sleep(PARENT_CHECK_SECONDS)
-        try:
-            os.kill(parent, 0)
-        except OSError:
-            os._exit(1)
+    os._exit(1)
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs: it exists, and is no zombie (a dead process its
+    own parent has not collected yet)."""
+    try:
+        os.kill(pid, 0)
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except FileNotFoundError:  # gone since, or no /proc here (macOS): kill said it ran
+        return not os.path.isdir("/proc")
+    except OSError:
+        return False
 
 
 def _end_workers(pool: ProcessPoolExecutor) -> None:
