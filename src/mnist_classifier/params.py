@@ -193,6 +193,9 @@ class ClusterParams(_WithWorkers):
 
     # A running scheduler, e.g. tcp://10.0.0.5:8786; None starts a local cluster.
     address: str | None = Field(None, min_length=1)
+    # Seconds that scheduler may have no worker before the run stops; None waits as
+    # long as it takes (a cluster that adds workers only once tasks are queued).
+    worker_wait: PositiveFloat | None = Field(30.0, le=3600)
 
 
 #: What an image holds: decided per image (``auto``), always one digit, or a number.

@@ -7,8 +7,8 @@ the card and the model beside their places under temporary names, and only then 
 them into place, the card first. So an interrupted save never leaves a version that a
 later run would take; unversioned, it leaves the old model and card, except if it stops
 between the two renames. Unversioned, the card is ``model_card.json`` beside the file,
-so each such model needs a folder of its own. ``check_file`` tells, without TensorFlow, whether the version
-to load is intact, so a run can stop with one line if it is not.
+so each such model needs a folder of its own. ``check_file`` tells, without TensorFlow,
+whether the version to load is intact, so a run can stop with one line if it is not.
 """
 
 from __future__ import annotations

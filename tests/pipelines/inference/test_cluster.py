@@ -9,6 +9,8 @@ tests/test_interruptions.py.
 from __future__ import annotations
 
 import functools
+import queue
+import threading
 from collections.abc import Iterator
 
 import numpy as np
@@ -19,7 +21,6 @@ from kedro_datasets.partitions import PartitionedDataset
 
 from mnist_classifier.datasets import ImageFileDataset
 from mnist_classifier.params import ClusterParams, InferenceParams
-from mnist_classifier.pipelines.inference import cluster as cluster_module
 from mnist_classifier.pipelines.inference.nodes import predict_digits
 from mnist_classifier.realistic import write_realistic_folder
 from tests.servers import free_port
@@ -142,14 +143,27 @@ def test_no_scheduler_at_the_address_is_one_clear_error(
 
 
 def test_a_scheduler_without_workers_is_one_clear_error_not_a_wait(
-    write_files, paper_digit, tiny_model, monkeypatch
+    write_files, paper_digit, tiny_model
 ):
-    monkeypatch.setattr(cluster_module, "WORKERS_SECONDS", 2)
     folder = write_files({"a.png": png_bytes(paper_digit)})
     files = PartitionedDataset(path=str(folder), dataset=ImageFileDataset).load()
     with LocalCluster(n_workers=0, host="127.0.0.1", dashboard_address=None) as empty:
-        params = InferenceParams(
-            input_dir="x", cluster=ClusterParams(address=empty.scheduler_address)
-        )
-        with pytest.raises(ConnectionError, match="has had no worker for 2 s"):
-            read_folder(files, tiny_model, params)
+        cluster = ClusterParams(address=empty.scheduler_address, worker_wait=2)
+        params = InferenceParams(input_dir="x", cluster=cluster)
+        outcome: queue.Queue = queue.Queue()
+        threading.Thread(  # a daemon: should the run wait for ever, the test fails
+            target=lambda: outcome.put(_raised(read_folder, files, tiny_model, params)),
+            daemon=True,
+        ).start()
+        error = outcome.get(timeout=60)
+    assert isinstance(error, ConnectionError)
+    assert "has had no worker for 2 s" in str(error)
+    assert "inference.cluster.worker_wait=null" in str(error)
+
+
+def _raised(function, *args) -> BaseException | None:
+    try:
+        function(*args)
+    except BaseException as error:
+        return error
+    return None

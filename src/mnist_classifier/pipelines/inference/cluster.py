@@ -47,8 +47,6 @@ logger = logging.getLogger(__name__)
 ONE_THREAD = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
 #: How long to try to reach a scheduler at ``inference.cluster.address``.
 CONNECT_SECONDS = 10
-#: How long a scheduler there may be without a worker before the run stops.
-WORKERS_SECONDS = 30
 #: Batches in flight per worker thread: one running, the next ones ready to start.
 TASKS_AHEAD = 2
 #: At least this many batches per worker thread, however small the folder.
@@ -92,15 +90,9 @@ def connect(cluster: ClusterParams) -> Iterator[Client]:
                 f"address out to start a local cluster."
             ) from error
         with client:
-            try:  # tasks would wait for a worker for ever, and say nothing
-                client.wait_for_workers(1, timeout=WORKERS_SECONDS)
-            except TimeoutError as error:
-                raise ConnectionError(
-                    f"The Dask scheduler at inference.cluster.address="
-                    f"{cluster.address} has had no worker for {WORKERS_SECONDS} s: "
-                    f"start one (`dask worker {cluster.address}`) and run again."
-                ) from error
             logger.info(f"Connected to the Dask scheduler at {cluster.address}.")
+            if cluster.worker_wait:  # else tasks wait for a worker, saying nothing
+                _wait_for_a_worker(client, cluster.address, cluster.worker_wait)
             yield client
         return
     workers = cluster.worker_count()
@@ -117,6 +109,18 @@ def connect(cluster: ClusterParams) -> Iterator[Client]:
     ):
         logger.info(f"Started a local Dask cluster of {workers} workers.")
         yield client
+
+
+def _wait_for_a_worker(client: Client, address: str, seconds: float) -> None:
+    try:
+        client.wait_for_workers(1, timeout=seconds)
+    except TimeoutError as error:
+        raise ConnectionError(
+            f"The Dask scheduler at inference.cluster.address={address} has had no "
+            f"worker for {seconds:g} s: start one (`dask worker {address}`), or set "
+            "inference.cluster.worker_wait=null for a cluster that adds workers "
+            "once tasks are queued."
+        ) from error
 
 
 def classify_on_cluster(
