@@ -581,11 +581,11 @@ def write_number_folder(
 
     The digits are taken in a seeded random order, each once, until they run out (or
     until ``count`` images are written, going on in a new order if needed, so that a
-    number may then hold one digit twice). For
-    touching numbers, each next digit is the first of the next 20 in that order that
-    touches the one before without tucking in under it deeper than ``DEEPEST_TUCK``
-    (the very next one if none does): digits that touch in people's writing are those
-    whose shapes meet at the pace they write at, not a 0 written inside the bowl of a 5.
+    number may then hold one digit twice). For touching numbers, each next digit is the
+    first of the next 20 in that order that touches the one before without tucking in
+    under it deeper than ``DEEPEST_TUCK`` (the very next one if none does): digits that
+    touch in people's writing are those whose shapes meet at the pace they write at,
+    not a 0 written inside the bowl of a 5.
 
     Returns:
         The number each file holds and where its digits are, keyed by its name in

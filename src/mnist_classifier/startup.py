@@ -60,6 +60,10 @@ def harmless_warnings_ignored() -> Iterator[None]:
         yield
 
 
+#: Held while Keras imports: a second thread waits for the whole module.
+_KERAS_IMPORT = threading.Lock()
+
+
 def import_keras() -> ModuleType:
     """Imports Keras with TensorFlow's C++ start-up notices hidden, and returns it.
 
@@ -79,9 +83,6 @@ def import_keras() -> ModuleType:
     import keras  # noqa: PLC0415
 
     return keras
-
-
-_KERAS_IMPORT = threading.Lock()
 
 
 @contextlib.contextmanager
