@@ -81,3 +81,26 @@ def running_in_group(group: int) -> list[int]:
         if int(fields[2]) == group and fields[0] != "Z":
             members.append(int(stat.parent.name))
     return members
+
+
+def run_to_end(command: list[str], timeout: float, **options) -> tuple[int, str, str]:
+    """Runs ``command`` to its end in a process group of its own, and checks that none
+    of its processes outlives it (before its group is stopped, whatever happens).
+
+    Returns:
+        Its exit status, standard output and standard error (``None`` if
+        ``options`` send it to standard output).
+    """
+    process = subprocess.Popen(
+        command,
+        **{"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, **options},
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        output, errors = process.communicate(timeout=timeout)
+        left = left_running(process.pid)
+    finally:
+        stop_group(process)
+    assert left == [], f"{command} left processes running:\n{(output or '')[-3000:]}"
+    return process.returncode, output, errors

@@ -18,7 +18,7 @@ import pytest
 from mlflow import MlflowClient
 
 from tests.helpers import PROJECT_ROOT, copy_project
-from tests.servers import left_running, stop_group
+from tests.servers import run_to_end
 
 pytestmark = pytest.mark.airflow
 
@@ -27,21 +27,14 @@ AIRFLOW = PROJECT_ROOT / ".venv-airflow" / "bin" / "airflow"
 
 def run(command: list[str], cwd: Path, environment: dict[str, str]) -> str:
     """Runs ``command`` to its end in its own process group; its output, or a failure."""
-    process = subprocess.Popen(
+    status, output, _ = run_to_end(
         command,
+        600,
         cwd=cwd,
         env={**os.environ, **environment},
-        stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
     )
-    try:
-        output, _ = process.communicate(timeout=600)
-    finally:
-        stop_group(process)
-    assert left_running(process.pid) == []
-    assert process.returncode == 0, f"{command} failed:\n{output[-4000:]}"
+    assert status == 0, f"{command} failed:\n{output[-4000:]}"
     return output
 
 

@@ -20,7 +20,7 @@ from kedro.framework.cli import main as click_main
 from mnist_classifier.params import InferenceParams
 from mnist_classifier.pipelines.inference import workers
 from mnist_classifier.pipelines.inference.reading import preparer
-from tests.servers import left_running, stop_group
+from tests.servers import left_running, run_to_end, stop_group
 
 from .helpers import png_bytes
 
@@ -163,16 +163,8 @@ except KeyboardInterrupt:
 
 
 def test_ctrl_c_stops_the_run_without_a_traceback_from_each_worker():
-    run = subprocess.Popen(
-        [sys.executable, "-c", CTRL_C_WHILE_WORKERS_WAIT],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
+    _, output, errors = run_to_end(
+        [sys.executable, "-c", CTRL_C_WHILE_WORKERS_WAIT], 60
     )
-    try:
-        output, errors = run.communicate(timeout=60)
-    finally:
-        stop_group(run)
     assert output.strip() == "stopped"
     assert "Traceback" not in errors, errors[-2000:]
