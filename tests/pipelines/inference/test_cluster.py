@@ -15,12 +15,14 @@ from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
+import psutil
 import pytest
 from distributed import Client, LocalCluster
 from kedro_datasets.partitions import PartitionedDataset
 
 from mnist_classifier.datasets import ImageFileDataset
 from mnist_classifier.params import ClusterParams, InferenceParams
+from mnist_classifier.pipelines.inference.cluster import NO_DASHBOARD, connect
 from mnist_classifier.pipelines.inference.nodes import predict_digits
 from mnist_classifier.realistic import write_realistic_folder
 from tests.servers import free_port
@@ -38,7 +40,7 @@ def scheduler() -> Iterator[str]:
             n_workers=2,
             threads_per_worker=1,
             host="127.0.0.1",
-            dashboard_address=None,
+            **NO_DASHBOARD,
         ) as cluster,
         Client(cluster),
     ):
@@ -147,7 +149,7 @@ def test_a_scheduler_without_workers_is_one_clear_error_not_a_wait(
 ):
     folder = write_files({"a.png": png_bytes(paper_digit)})
     files = PartitionedDataset(path=str(folder), dataset=ImageFileDataset).load()
-    with LocalCluster(n_workers=0, host="127.0.0.1", dashboard_address=None) as empty:
+    with LocalCluster(n_workers=0, host="127.0.0.1", **NO_DASHBOARD) as empty:
         cluster = ClusterParams(address=empty.scheduler_address, worker_wait=2)
         params = InferenceParams(input_dir="x", cluster=cluster)
         outcome: queue.Queue = queue.Queue()
@@ -167,3 +169,14 @@ def _raised(function, *args) -> BaseException | None:
     except BaseException as error:
         return error
     return None
+
+
+def test_a_local_cluster_listens_on_free_loopback_ports_only():
+    with connect(ClusterParams(workers=1)):
+        listening = [
+            c.laddr
+            for c in psutil.Process().net_connections(kind="tcp")
+            if c.status == psutil.CONN_LISTEN
+        ]
+    assert listening and {address.ip for address in listening} == {"127.0.0.1"}
+    assert 8787 not in {address.port for address in listening}  # the dashboard's

@@ -43,6 +43,12 @@ from .reading import Loader
 
 logger = logging.getLogger(__name__)
 
+#: A local scheduler's HTTP server (its health and metrics routes) on a free port, and
+#: no dashboard: ``dashboard_address=None`` alone still binds the dashboard's port 8787.
+NO_DASHBOARD = {
+    "dashboard_address": "127.0.0.1:0",
+    "scheduler_kwargs": {"dashboard": False},
+}
 #: A local worker's environment: TensorFlow on one thread, as the worker has one core.
 ONE_THREAD = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
 #: How long to try to reach a scheduler at ``inference.cluster.address``.
@@ -76,8 +82,9 @@ def connect(cluster: ClusterParams) -> Iterator[Client]:
     """A client of the scheduler at ``cluster.address``, or of a local cluster of
     ``cluster.workers`` processes started here and stopped on the way out.
 
-    A local cluster listens on 127.0.0.1 only, serves no dashboard, and gives each
-    worker one thread, TensorFlow's included: one core each, none oversubscribed.
+    A local cluster listens on 127.0.0.1 only, on free ports, serves no dashboard, and
+    gives each worker one thread, TensorFlow's included: one core each, none
+    oversubscribed.
     """
     if cluster.address:
         try:
@@ -102,7 +109,7 @@ def connect(cluster: ClusterParams) -> Iterator[Client]:
             threads_per_worker=1,
             processes=True,
             host="127.0.0.1",
-            dashboard_address=None,
+            **NO_DASHBOARD,
             env=ONE_THREAD,
         ) as local,
         Client(local) as client,
