@@ -75,12 +75,18 @@ def running_in_group(group: int) -> list[int]:
     members = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
+            fields = proc_stat(stat.parent.name)
         except OSError:  # gone meanwhile
             continue
         if int(fields[2]) == group and fields[0] != "Z":
             members.append(int(stat.parent.name))
     return members
+
+
+def proc_stat(pid: int | str) -> list[str]:
+    """The fields of /proc/<pid>/stat after the process's name: its state (R, S, Z...),
+    parent, process group, ..."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
 
 
 def run_to_end(command: list[str], timeout: float, **options) -> tuple[int, str, str]:

@@ -10,7 +10,6 @@ import subprocess
 import sys
 import time
 import types
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -20,7 +19,7 @@ from kedro.framework.cli import main as click_main
 from mnist_classifier.params import InferenceParams
 from mnist_classifier.pipelines.inference import workers
 from mnist_classifier.pipelines.inference.reading import preparer
-from tests.servers import left_running, run_to_end, stop_group
+from tests.servers import left_running, proc_stat, run_to_end, stop_group
 
 from .helpers import png_bytes
 
@@ -124,18 +123,13 @@ def test_workers_end_when_the_process_they_work_for_is_killed():
     try:
         # Not collected yet, as by a parent that does not wait: a zombie is no parent.
         deadline = time.monotonic() + 60
-        while _state(run.pid) != "Z" and time.monotonic() < deadline:
+        while proc_stat(run.pid)[0] != "Z" and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert _state(run.pid) == "Z"
+        assert proc_stat(run.pid)[0] == "Z"
         assert left_running(run.pid) == []  # workers, their server, its tracker
         assert run.wait() == -9
     finally:
         stop_group(run)
-
-
-def _state(pid: int) -> str:
-    """A process's state letter, from /proc (R, S, Z...)."""
-    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
 
 
 CTRL_C_WHILE_WORKERS_WAIT = """
