@@ -142,6 +142,21 @@ def test_touching_digits_beside_one_apart_are_cut_apart_too(images):
     assert len(find_digits(image)) == 3
 
 
+def test_a_digit_beside_ones_is_measured_against_the_other_digits(images):
+    # "7112" with a wide 2: the 1s pull the median group's width down to less than
+    # half the 2's; measured against the groups wider than a 1 (the 7 and itself),
+    # the 2 is one digit and never cut.
+    wide_two = np.repeat(images[TWO], [1, 2] * 14, axis=1)  # half as wide again
+    image, _ = written(
+        [images[SEVEN], images[UPRIGHT_ONE], images[UPRIGHT_ONE], wide_two], gap=15
+    )
+
+    lattices = find_candidates(to_grayscale(image)).lattices
+
+    assert len(lattices) == 4
+    assert lattices[-1].spans == ((0, 1),)
+
+
 def test_one_digit_stays_one_however_wide(images, paper_digit):
     wide_two = Image.fromarray(np.asarray(written([images[TWO]], gap=0)[0])).resize(
         (200, 90)

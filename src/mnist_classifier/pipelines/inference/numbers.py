@@ -503,8 +503,8 @@ def _groups(strokes: np.ndarray) -> tuple[list[_Group], float]:
 #: narrow 7). Wider ones may be two touching digits ("11", "19"); whether they are is
 #: left to the model's reading of the pieces (``choose``).
 CUT_ASPECT = 0.45
-#: Nor are groups narrower than this times the median group's width (of two groups,
-#: the other's), when there are others and the median is no wider than 1.3 times the
+#: Nor are groups narrower than this times a digit's width in the number
+#: (``_digit_width``), when there are others and that is no wider than 1.3 times the
 #: group's height (single digits, then): in "3 0 7" the 0 is one digit, however wide.
 CUT_CONTEXT = 2.0
 #: What a seam's step sideways costs, as a share of crossing one stroke pixel.
@@ -560,9 +560,7 @@ def _lattice(
         The candidate pieces, and how they fit together.
     """
     height, width = group.mask.shape
-    widths = [other.cols.stop - other.cols.start for other in groups]
-    # Of two groups, the other's width: the median of both would always let it pass.
-    typical = np.median(widths) if len(groups) != 2 else sum(widths) - width
+    typical = _digit_width(group, groups)
     if width <= CUT_ASPECT * height or (
         len(groups) > 1 and typical <= 1.3 * height and width < CUT_CONTEXT * typical
     ):
@@ -595,6 +593,22 @@ def _lattice(
     shape = _shape(pieces, height, _stroke_width(group.mask))
     lattice = Lattice(first, tuple(spans), shape, crossed, np.zeros(len(pieces)))
     return pieces, lattice
+
+
+def _digit_width(group: _Group, groups: list[_Group]) -> float:
+    """How wide one digit of the number is, for ``CUT_CONTEXT``: the median width of
+    its groups wider than a 1 (``CUT_ASPECT``; a 1 is narrow in every hand, so it
+    says nothing of the writer's digits), or of all of them if fewer than two are; of
+    two groups, the other's (the median of both would let either pass)."""
+    widths = [other.cols.stop - other.cols.start for other in groups]
+    if len(groups) == 2:
+        return sum(widths) - (group.cols.stop - group.cols.start)
+    wider = [
+        width
+        for width, other in zip(widths, groups)
+        if width > CUT_ASPECT * (other.rows.stop - other.rows.start)
+    ]
+    return float(np.median(wider if len(wider) >= 2 else widths))
 
 
 def _best_cut(lattice: Lattice, scores: np.ndarray, cut: float) -> list[int]:
