@@ -20,7 +20,8 @@ scores the chosen one on the test set.
 
 Prints a table (mean, min and max over the seeds) and writes it, versioned, to
 data/08_reporting/recipe_selection.json/ and recipe_selection.md/. Each run also leaves
-its model under data/06_models/ and an MLflow run, as any training does.
+its model under data/06_models/ and an MLflow run, as any training does: the last
+candidate's model is then the latest, the one inference reads (the script says which).
 """
 
 from __future__ import annotations
@@ -348,6 +349,13 @@ def main() -> None:
     table = markdown(results)
     print(table)
     print(f"{len(results)} trainings in {(time.perf_counter() - start) / 60:.0f} min.")
+    last = results[-1]
+    print(
+        f"Each candidate's model is a new version of the classifier, so the latest, "
+        f"which `kedro run --pipelines inference` reads, is now {last.version} "
+        f"({last.candidate}, seed {last.seed}): `kedro run` trains the default again, "
+        "and `--load-versions classifier:<version>` reads another."
+    )
     version = Version(None, generate_timestamp())
     reporting = ROOT / "data/08_reporting"
     JSONDataset(
