@@ -61,18 +61,18 @@ class ModelGuardHook:
         expected = DatasetParams.model_validate(catalog.load(self.dataset))
         if card.class_names != expected.class_names:
             version = dataset.resolve_load_version()
+            which = f" (version {version})" if version else ""
+            another = (
+                f"Pass --load-versions {self.model}:<version> of a model trained on "
+                "those classes, or train one"
+                if version
+                else "Train one"
+            )
             raise ModelGuardError(
-                f"The model '{self.model}'{f' (version {version})' if version else ''} "
-                f"was trained on '{card.dataset}' with classes "
-                f"{', '.join(card.class_names)}; this run expects '{expected.name}' "
-                f"with classes {', '.join(expected.class_names)}. "
-                + (
-                    f"Pass --load-versions {self.model}:<version> of a model trained "
-                    "on those classes, or train one"
-                    if version
-                    else "Train one"
-                )
-                + " (`kedro run` in this configuration)."
+                f"The model '{self.model}'{which} was trained on '{card.dataset}' with "
+                f"classes {', '.join(card.class_names)}; this run expects "
+                f"'{expected.name}' with classes {', '.join(expected.class_names)}. "
+                f"{another} (`kedro run` in this configuration)."
             )
 
     def _advice(self, dataset: ClassifierDataset) -> str:
