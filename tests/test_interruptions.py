@@ -27,7 +27,7 @@ from kedro.io.core import Version
 from mnist_classifier.datasets import AtomicDataset, ClassifierDataset
 from mnist_classifier.realistic import write_realistic_folder
 from tests.helpers import copy_project
-from tests.servers import left_running, stop_group
+from tests.servers import left_running, run_to_end, stop_group
 from tests.serving.helpers import server_environment
 
 MODELS = "data/06_models/mnist_sample/classifier.keras"
@@ -76,32 +76,31 @@ for _method in ("mv", "put_file"):
 '''
 
 
-def start_kedro_run(
+def kedro_run(
     project: Path, *options: str, kedro_env: str = "test", **environment: str
-):
-    """Starts `kedro run --env <kedro_env> *options` in ``project``, in its own
-    process group."""
+) -> tuple[list[str], dict]:
+    """`kedro run --env <kedro_env> *options` in ``project``: the command, and where
+    and how it runs (its errors in its output)."""
+    return [sys.executable, "-m", "kedro", "run", "--env", kedro_env, *options], {
+        "cwd": project,
+        "env": {**server_environment(), "COLUMNS": "200", **environment},
+        "stderr": subprocess.STDOUT,
+    }
+
+
+def start_kedro_run(project: Path, *options: str, **environment: str):
+    """Starts ``kedro_run`` in its own process group."""
+    command, how = kedro_run(project, *options, **environment)
     return subprocess.Popen(
-        [sys.executable, "-m", "kedro", "run", "--env", kedro_env, *options],
-        cwd=project,
-        env={**server_environment(), "COLUMNS": "200", **environment},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
+        command, **how, stdout=subprocess.PIPE, text=True, start_new_session=True
     )
 
 
 def kedro_run_to_end(project: Path, *options: str, **environment: str):
-    """`kedro run --env test *options` in ``project``, to its end; its output."""
-    run = start_kedro_run(project, *options, **environment)
-    try:
-        output, _ = run.communicate(timeout=300)
-        left = left_running(run.pid)  # before the group is stopped: none outlives it
-    finally:
-        stop_group(run)
-    assert left == [], output[-3000:]
-    return subprocess.CompletedProcess(run.args, run.returncode, output)
+    """``kedro_run`` to its end (none of its processes outliving it); its output."""
+    command, how = kedro_run(project, *options, **environment)
+    status, output, _ = run_to_end(command, 300, **how)
+    return subprocess.CompletedProcess(command, status, output)
 
 
 def stopped_run(project: Path, on: str, at: str, signal_name: str, *options, after=0):
