@@ -42,10 +42,7 @@ from kedro.io.core import Version, generate_timestamp
 from kedro_datasets.json import JSONDataset
 from kedro_datasets.text import TextDataset
 
-from mnist_classifier.pipelines.data_processing.nodes import (
-    split_validation_set,
-    validate_digits,
-)
+from mnist_classifier.catalog import validation_digits
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -234,20 +231,6 @@ class Result(NamedTuple):
     version: str
 
 
-def validation_split(catalog: Any) -> tuple[np.ndarray, np.ndarray]:
-    """The validation images and labels the run held out: the same raw files, the same
-    node functions and the same (seeded) parameters as its data_processing."""
-    images, labels = validate_digits(
-        catalog.load("raw_train_images"),
-        catalog.load("raw_train_labels"),
-        catalog.load("params:dataset"),  # a DatasetParams: Kedro validates parameters
-    )
-    _, _, validation_images, validation_labels = split_validation_set(
-        images, labels, catalog.load("params:data_processing")
-    )
-    return validation_images, validation_labels
-
-
 def train_here(name: str, seed: int) -> Result:
     """Runs data_processing and training with the candidate's parameters, in this
     process (a KedroSession, as `kedro run` makes); scores the saved model on the
@@ -260,7 +243,7 @@ def train_here(name: str, seed: int) -> Result:
         version = run.session_id  # the version of everything the run saved
         catalog = run.load_context().catalog
     classifier = catalog.get("classifier", version=Version(version, None)).load()
-    images, labels = validation_split(catalog)
+    images, labels = validation_digits(catalog)
     probabilities = classifier.predict(images)
     chance = probabilities[np.arange(len(labels)), labels]
     history = classifier.card.history

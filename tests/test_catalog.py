@@ -1,12 +1,15 @@
-"""``open_catalog``: the project's catalog for scripts, as ``kedro run`` sees it."""
+"""``open_catalog``: the project's catalog for scripts, as ``kedro run`` sees it; and
+``validation_digits``, the images a run holds out."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
+from kedro.framework.session import KedroSession
+from kedro.framework.startup import bootstrap_project
 
-from mnist_classifier.catalog import open_catalog
+from mnist_classifier.catalog import open_catalog, validation_digits
 
 
 def test_the_catalog_of_an_environment_with_runtime_parameters(
@@ -22,3 +25,21 @@ def test_the_catalog_of_an_environment_with_runtime_parameters(
     assert catalog.load("params:dataset").name == "mnist_sample"  # conf/test/globals
     split = catalog.load("params:data_processing")  # seed: ${runtime_params:seed, 42}
     assert (split.seed, split.validation_fraction) == (7, 0.1)
+
+
+def test_validation_digits_are_those_a_run_holds_out(project_copy: Path):
+    """``validation_digits`` gives the images a run with the same seed held out, and
+    other images for another seed."""
+    bootstrap_project(project_copy)
+    with KedroSession.create(
+        project_path=project_copy, env="test", runtime_params={"seed": 7}
+    ) as session:
+        outputs = session.run(pipeline_names=["data_processing"])
+    held_out = outputs["validation_images"].load()  # a MemoryDataset: the run's output
+
+    images, labels = validation_digits(open_catalog(project_copy, env="test", seed=7))
+    other, _ = validation_digits(open_catalog(project_copy, env="test", seed=8))
+
+    assert np.array_equal(images, held_out)
+    assert len(labels) == len(images) and labels.dtype.kind in "iu"
+    assert not np.array_equal(other, held_out)

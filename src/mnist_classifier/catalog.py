@@ -11,9 +11,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 from kedro.io import CatalogProtocol
+
+from mnist_classifier.pipelines.data_processing.nodes import (
+    split_validation_set,
+    validate_digits,
+)
 
 
 def open_catalog(
@@ -44,3 +50,19 @@ def open_catalog(
         project_path=project, env=env, runtime_params=runtime_params
     ) as session:
         return session.load_context().catalog
+
+
+def validation_digits(catalog: CatalogProtocol) -> tuple[np.ndarray, np.ndarray]:
+    """The training images and labels a run with this catalog's parameters held out
+    for validation: the same raw files, node functions and (seeded) parameters as its
+    ``data_processing``. A model trained that way never saw them, so they can judge a
+    choice made for it without touching the test set."""
+    images, labels = validate_digits(
+        catalog.load("raw_train_images"),
+        catalog.load("raw_train_labels"),
+        catalog.load("params:dataset"),  # a DatasetParams: Kedro validates parameters
+    )
+    _, _, validation_images, validation_labels = split_validation_set(
+        images, labels, catalog.load("params:data_processing")
+    )
+    return validation_images, validation_labels
