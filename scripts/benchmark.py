@@ -48,6 +48,7 @@ from kedro_datasets.json import JSONDataset
 from kedro_datasets.text import TextDataset
 
 from mnist_classifier.datasets import IDXDataset
+from mnist_classifier.messages import latest_model
 from mnist_classifier.startup import import_keras
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -312,12 +313,7 @@ def main() -> None:
     trained = [row for row in rows if row["run"] in ENVS]
     if trained:
         last = trained[-1]
-        print(
-            "Each kedro run saved a new version of the classifier, so the latest, which "
-            f"`kedro run --pipelines inference` reads, is now {last['version']} "
-            f"({last['what']}, seed {last['seed']}): `kedro run` trains the default "
-            "again, and `--load-versions classifier:<version>` reads another."
-        )
+        print(latest_model(last["version"], f"{last['what']}, seed {last['seed']}"))
 
 
 if __name__ == "__main__":

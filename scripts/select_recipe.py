@@ -43,6 +43,7 @@ from kedro_datasets.json import JSONDataset
 from kedro_datasets.text import TextDataset
 
 from mnist_classifier.catalog import validation_digits
+from mnist_classifier.messages import latest_model
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -333,12 +334,7 @@ def main() -> None:
     print(table)
     print(f"{len(results)} trainings in {(time.perf_counter() - start) / 60:.0f} min.")
     last = results[-1]
-    print(
-        f"Each candidate's model is a new version of the classifier, so the latest, "
-        f"which `kedro run --pipelines inference` reads, is now {last.version} "
-        f"({last.candidate}, seed {last.seed}): `kedro run` trains the default again, "
-        "and `--load-versions classifier:<version>` reads another."
-    )
+    print(latest_model(last.version, f"{last.candidate}, seed {last.seed}"))
     version = Version(None, generate_timestamp())
     reporting = ROOT / "data/08_reporting"
     JSONDataset(
