@@ -23,8 +23,22 @@ def test_the_catalog_of_an_environment_with_runtime_parameters(
     assert np.array_equal(catalog.load("raw_test_images"), images)
     assert np.array_equal(catalog.load("raw_test_labels"), labels)
     assert catalog.load("params:dataset").name == "mnist_sample"  # conf/test/globals
-    split = catalog.load("params:data_processing")  # seed: ${runtime_params:seed, 42}
+    split = catalog.load("params:data_processing")
     assert (split.seed, split.validation_fraction) == (7, 0.1)
+
+
+def test_one_seed_for_the_split_and_training(project_copy: Path):
+    """Without ``--params seed=...``, the split and training take globals.yml's seed,
+    so an environment that sets it there reseeds both."""
+    globals_yml = project_copy / "conf" / "test" / "globals.yml"
+    globals_yml.write_text(globals_yml.read_text() + "seed: 5\n")
+
+    catalog = open_catalog(project_copy, env="test")
+
+    split, training = (
+        catalog.load(f"params:{g}") for g in ("data_processing", "training")
+    )
+    assert split.seed == training.seed == 5
 
 
 def test_validation_digits_are_those_a_run_holds_out(project_copy: Path):
