@@ -1,10 +1,10 @@
-"""Fits the piece verifier (``numbers.PieceVerifier``) and writes its weights.
+"""Fits the piece verifier (``verifier.PieceVerifier``) and writes its weights.
 
 When touching digits are cut apart, the classifier reads every candidate piece, and it
 reads a piece of a digit, or two digits run together, as surely as a whole digit: it
-has only ever seen whole ones. The verifier is a small network, one hidden layer over
-a candidate's 28x28 view, that says whether the view is one whole digit; its log-odds
-is one of the features by which ``numbers.choose`` picks where to cut.
+has only ever seen whole ones. The verifier is a small convolutional network over a
+candidate's 28x28 view that says whether the view is one whole digit; its log-odds is
+one of the features by which ``numbers.choose`` picks where to cut.
 
 Its examples are the candidate digits of numbers written by
 ``realistic.write_number_folder`` from MNIST *training* digits (the benchmark's numbers
@@ -32,12 +32,9 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 
 from mnist_classifier.catalog import open_catalog
-from mnist_classifier.pipelines.inference.numbers import (
-    VERIFIER_FILE,
-    PieceVerifier,
-    find_candidates,
-)
+from mnist_classifier.pipelines.inference.numbers import find_candidates
 from mnist_classifier.pipelines.inference.preprocessing import read_image, to_grayscale
+from mnist_classifier.pipelines.inference.verifier import VERIFIER_FILE, PieceVerifier
 from mnist_classifier.realistic import write_number_folder
 from mnist_classifier.startup import import_keras
 
