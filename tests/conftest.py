@@ -6,16 +6,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-# Kedro sets up logging once, when it is first imported, from the cwd's conf/logging.yml,
-# whose file handler would add the log of every run inside the test process to the
-# checkout's info.log. So that import happens here, with the tests' own set-up (the
-# console only); the variable is then unset again, and the `kedro run`s of project
-# copies, which inherit the environment, log as the project does.
-if "KEDRO_LOGGING_CONFIG" not in os.environ:
-    os.environ["KEDRO_LOGGING_CONFIG"] = str(Path(__file__).with_name("logging.yml"))
-    import kedro.framework.project  # noqa: F401
-
-    del os.environ["KEDRO_LOGGING_CONFIG"]
+# Kedro sets up logging, as it is first imported, from conf/logging.yml in the cwd, whose
+# file handler would add the tests' logs to the checkout's info.log. The tests use their
+# own set-up instead (the console only), here and in every process they start (runs of
+# project copies, Dask workers), since those inherit the environment; test_logging.py
+# checks the project's own.
+os.environ.setdefault(
+    "KEDRO_LOGGING_CONFIG", str(Path(__file__).with_name("logging.yml"))
+)
 
 import numpy as np
 import pytest
