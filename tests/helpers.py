@@ -1,5 +1,6 @@
 """Helpers the tests import: the shipped MNIST sample, a throw-away copy of the project,
-Kedro runs in it, a stand-in classifier, and a guard against calls that block.
+Kedro runs in it, Python in a new interpreter, a stand-in classifier, and a guard against
+calls that block.
 
 Fixtures live in conftest.py; what a test module imports lives here (pytest's advice:
 conftest files are not modules to import from).
@@ -8,6 +9,8 @@ conftest files are not modules to import from).
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -51,6 +54,18 @@ def within(call: Callable[[], Any], seconds: float = 60) -> Any:
     thread.join(seconds)
     assert outcome, f"the call did not return within {seconds} s"
     return outcome[0]
+
+
+def run_python(code: str, **options: Any) -> subprocess.CompletedProcess[str]:
+    """``code`` in a new interpreter (this one's), its output captured; ``options`` as
+    ``subprocess.run``'s (``cwd``, ``env``)."""
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        check=False,
+        capture_output=True,
+        text=True,
+        **options,
+    )
 
 
 def copy_project(destination: Path) -> Path:

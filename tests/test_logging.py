@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
+
+from tests.helpers import run_python
 
 
 def test_a_run_logs_to_the_console_and_to_info_log_in_its_folder(project_copy: Path):
@@ -17,14 +17,7 @@ def test_a_run_logs_to_the_console_and_to_info_log_in_its_folder(project_copy: P
     )
     environment = {k: v for k, v in os.environ.items() if k != "KEDRO_LOGGING_CONFIG"}
 
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=project_copy,
-        env=environment | {"COLUMNS": "200"},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = run_python(code, cwd=project_copy, env=environment | {"COLUMNS": "200"})
 
     assert result.returncode == 0, result.stderr[-2000:]
     assert "Trained." in result.stdout + result.stderr  # rich's console handler

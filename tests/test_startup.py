@@ -4,22 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
-import subprocess
-import sys
 
 from mnist_classifier.startup import HarmlessWarnings, quiet_harmless_warnings
-from tests.helpers import PROJECT_ROOT
-
-
-def run_python(code: str, **options) -> subprocess.CompletedProcess[str]:
-    """``code`` in a new interpreter (this one's), its output captured."""
-    return subprocess.run(
-        [sys.executable, "-c", code],
-        check=False,
-        capture_output=True,
-        text=True,
-        **options,
-    )
+from tests.helpers import PROJECT_ROOT, run_python
 
 
 def test_listing_the_pipelines_does_not_import_tensorflow():
