@@ -1,8 +1,12 @@
-"""FolderProgress: a long folder's progress, in the log when not on a terminal."""
+"""FolderProgress: a long folder's progress, on a terminal's bar or in the log."""
 
 from __future__ import annotations
 
+import io
 import logging
+
+import rich.console
+import rich.text
 
 from mnist_classifier.pipelines.inference.progress import FolderProgress
 
@@ -31,6 +35,21 @@ def test_off_a_terminal_a_line_every_few_seconds_says_done_rate_and_time_left(ca
     ]
 
 
+def test_the_rate_is_counted_from_the_first_batch_not_through_the_start_up(caplog):
+    caplog.set_level(logging.INFO, logger="mnist_classifier")
+    clock = Clock()
+    with FolderProgress(10_000, "photos", every=10, clock=clock) as progress:
+        clock.now = 20.0  # 20 s of start-up (workers, the model) before the first batch
+        progress.update(1_000)
+        clock.now = 30.0
+        progress.update(3_000)
+    lines = [record.getMessage() for record in caplog.records]
+    # 2,000 more files in the 10 s since the first batch, not 3,000 in 30 s.
+    assert lines == [
+        "Classified 3,000 of 10,000 files in 'photos' (30%): 200 files/s, about 35 s left."
+    ]
+
+
 def test_a_folder_read_within_the_first_interval_logs_no_progress(caplog):
     caplog.set_level(logging.INFO, logger="mnist_classifier")
     clock = Clock()
@@ -44,7 +63,28 @@ def test_a_slow_folder_s_rate_is_not_rounded_to_zero(caplog):
     caplog.set_level(logging.INFO, logger="mnist_classifier")
     clock = Clock()
     with FolderProgress(100, "numbers", every=10, clock=clock) as progress:
-        clock.now = 10.0
-        progress.update(4)
+        for second in (10.0, 20.0):
+            clock.now = second
+            progress.update(int(second * 0.4))
     (line,) = [record.getMessage() for record in caplog.records]
-    assert line.endswith("(4%): 0.4 files/s, about 240 s left.")
+    assert line.endswith("(8%): 0.4 files/s, about 230 s left.")
+
+
+def test_on_a_terminal_the_bar_shows_the_same_rate_and_time_left(monkeypatch):
+    screen = io.StringIO()
+    terminal = rich.console.Console(file=screen, force_terminal=True, width=100)
+    monkeypatch.setattr(rich, "get_console", lambda: terminal)
+    clock = Clock()
+    with FolderProgress(10_000, "photos", clock=clock) as progress:
+        clock.now = 20.0
+        progress.update(1_000)
+        progress.bar.refresh()
+        before = screen.getvalue()
+        clock.now = 30.0
+        progress.update(3_000)
+        progress.bar.refresh()
+    assert rich.text.Text.from_ansi(before).plain.endswith(
+        "1000/10000 files, - files/s"
+    )
+    shown = rich.text.Text.from_ansi(screen.getvalue()[len(before) :]).plain
+    assert "3000/10000 files, 200 files/s, about 35 s left" in shown

@@ -13,7 +13,6 @@ from rich.progress import (
     MofNCompleteColumn,
     Progress,
     TextColumn,
-    TimeRemainingColumn,
 )
 
 logger = logging.getLogger(__name__)
@@ -25,6 +24,10 @@ class FolderProgress:
     On a terminal, a bar on the console Kedro's rich logging writes to, updated in
     place and gone when the run ends (the summary line stays). Elsewhere (CI, a log
     file), one line every ``every`` seconds, so a long run's log stays short.
+
+    Files/s and the time left are counted from the first batch done, so the start-up
+    before it (worker processes, the model loading) does not drag the rate down for
+    the rest of the run; both read the same rate, on the bar and in the log.
     """
 
     def __init__(
@@ -35,23 +38,25 @@ class FolderProgress:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.total, self.folder, self.every, self.clock = total, folder, every, clock
-        self.start = self.last = clock()
+        self.last = clock()
+        # When the first batch came, and how many files it held.
+        self.first: tuple[float, int] | None = None
         console = rich.get_console()
         self.bar = (
             Progress(
                 TextColumn("Classifying"),
                 BarColumn(),
                 MofNCompleteColumn(),
-                TextColumn("files, {task.fields[rate]} files/s,"),
-                TimeRemainingColumn(),
-                TextColumn("left"),
+                TextColumn("files, {task.fields[rate]} files/s{task.fields[left]}"),
                 console=console,
                 transient=True,
             )
             if console.is_terminal
             else None
         )
-        self.task = self.bar.add_task("", total=total, rate="-") if self.bar else None
+        self.task = (
+            self.bar.add_task("", total=total, rate="-", left="") if self.bar else None
+        )
 
     def __enter__(self) -> FolderProgress:
         if self.bar:
@@ -70,19 +75,26 @@ class FolderProgress:
     def update(self, done: int) -> None:
         """Says that ``done`` files of ``total`` are classified."""
         now = self.clock()
-        rate = done / max(now - self.start, 1e-9)
+        if self.first is None:
+            self.first = now, done
+        since, done_then = self.first
+        rate = (done - done_then) / (now - since) if now > since else None
+        left = f"about {round((self.total - done) / rate)} s left" if rate else ""
         if self.bar:
-            self.bar.update(self.task, completed=done, rate=per_second(rate))
-        elif now - self.last >= self.every and done < self.total:
+            shown = per_second(rate) if rate else "-"
+            self.bar.update(
+                self.task, completed=done, rate=shown, left=f", {left}" if left else ""
+            )
+        elif rate and now - self.last >= self.every and done < self.total:
             self.last = now
             logger.info(
-                "Classified %s of %s files in '%s' (%d%%): %s files/s, about %d s left.",
+                "Classified %s of %s files in '%s' (%d%%): %s files/s, %s.",
                 f"{done:,}",
                 f"{self.total:,}",
                 self.folder,
                 100 * done // self.total,
                 per_second(rate),
-                round((self.total - done) / max(rate, 1e-9)),
+                left,
             )
 
 
