@@ -105,13 +105,19 @@ def kedro_run_to_end(project: Path, *options: str, **environment: str):
 
 def stopped_run(project: Path, on: str, at: str, signal_name: str, *options, after=0):
     """A `kedro run` stopped by ``signal_name`` when it ``on`` (mv or put_file) a file
-    whose path ends in ``at``, after ``after`` such files went through."""
-    hooks = project / "stopper"
+    whose path ends in ``at``, after ``after`` such files went through.
+
+    Its temporary files go into the project copy: a killed save cannot clean up its
+    temporary folder, which would otherwise stay in the machine's /tmp.
+    """
+    hooks, scratch = project / "stopper", project / "tmp"
     hooks.mkdir(exist_ok=True)
+    scratch.mkdir(exist_ok=True)
     (hooks / "sitecustomize.py").write_text(textwrap.dedent(STOPPER))
     return kedro_run_to_end(
         project,
         *options,
+        TMPDIR=str(scratch),
         PYTHONPATH=str(hooks),
         STOP_ON=on,
         STOP_AT=at,
