@@ -17,6 +17,9 @@ from rich.progress import (
 
 logger = logging.getLogger(__name__)
 
+#: What the bar shows until a second batch gives a rate.
+NO_RATE = "- files/s"
+
 
 class FolderProgress:
     """Reports the files done as a run goes: in place on a terminal, else in the log.
@@ -47,7 +50,7 @@ class FolderProgress:
                 TextColumn("Classifying"),
                 BarColumn(),
                 MofNCompleteColumn(),
-                TextColumn("files, {task.fields[rate]} files/s{task.fields[left]}"),
+                TextColumn("files, {task.fields[pace]}"),
                 console=console,
                 transient=True,
             )
@@ -55,7 +58,7 @@ class FolderProgress:
             else None
         )
         self.task = (
-            self.bar.add_task("", total=total, rate="-", left="") if self.bar else None
+            self.bar.add_task("", total=total, pace=NO_RATE) if self.bar else None
         )
 
     def __enter__(self) -> FolderProgress:
@@ -79,22 +82,22 @@ class FolderProgress:
             self.first = now, done
         since, done_then = self.first
         rate = (done - done_then) / (now - since) if now > since else None
-        left = f"about {round((self.total - done) / rate)} s left" if rate else ""
+        if rate:
+            left = round((self.total - done) / rate)
+            pace = f"{per_second(rate)} files/s, about {left} s left"
+        else:
+            pace = NO_RATE
         if self.bar:
-            shown = per_second(rate) if rate else "-"
-            self.bar.update(
-                self.task, completed=done, rate=shown, left=f", {left}" if left else ""
-            )
+            self.bar.update(self.task, completed=done, pace=pace)
         elif rate and now - self.last >= self.every and done < self.total:
             self.last = now
             logger.info(
-                "Classified %s of %s files in '%s' (%d%%): %s files/s, %s.",
+                "Classified %s of %s files in '%s' (%d%%): %s.",
                 f"{done:,}",
                 f"{self.total:,}",
                 self.folder,
                 100 * done // self.total,
-                per_second(rate),
-                left,
+                pace,
             )
 
 
