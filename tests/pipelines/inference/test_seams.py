@@ -20,12 +20,10 @@ def _two_strokes(bridge: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     return darkness > 0, darkness
 
 
-def _inner_seams(
-    mask: np.ndarray, darkness: np.ndarray, width: int = WIDTH
-) -> list[tuple]:
+def _inner_seams(mask: np.ndarray, darkness: np.ndarray) -> list[tuple]:
     seams, crossed = find_seams(mask, darkness)
     # The first seam is left of everything, the last right of it.
-    assert (seams[0] == -1).all() and (seams[-1] == width - 1).all()
+    assert (seams[0] == -1).all() and (seams[-1] == mask.shape[1] - 1).all()
     return list(zip(seams[1:-1], crossed[1:-1]))
 
 
@@ -52,7 +50,7 @@ def test_no_seam_crosses_three_strokes_to_cut_a_digit_in_two():
     mask[0:3] = mask[10:13] = mask[21:24] = True
     mask[:, 0:3] = mask[:, 9:12] = True
 
-    inner = _inner_seams(mask, mask.astype(np.float32), width=12)
+    inner = _inner_seams(mask, mask.astype(np.float32))
 
     # Seams may slice a corner off; none runs down between the sides through all
     # three bars (about 2.8 strokes: more than a cut between digits crosses).
