@@ -7,7 +7,9 @@ also hands to a worker that joins later or is restarted after a crash. A worker 
 dies takes its unfinished tasks with it, and the scheduler runs them again on another
 (Dask's own retry, ``distributed.scheduler.allowed-failures``), so every batch's rows
 arrive exactly once. A few batches per worker are in flight at a time: the folder's
-size bounds neither the memory of this process nor the cluster's.
+size bounds neither the memory of this process nor the cluster's. A scheduler at
+``inference.cluster.address`` left with no worker, at the start or mid-run, stops the
+run after ``inference.cluster.worker_wait`` seconds rather than let it wait for ever.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import itertools
 import logging
 import os
 import pickle
+import time
 import uuid
 from collections.abc import Callable, Iterator
 
@@ -29,10 +32,11 @@ os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")
 
 from distributed import (
     Client,
+    Future,
     LocalCluster,
     WorkerPlugin,
-    as_completed,
     get_worker,
+    wait,
 )
 
 from mnist_classifier.classifier import TrainedClassifier
@@ -57,6 +61,8 @@ CONNECT_SECONDS = 10
 TASKS_AHEAD = 2
 #: At least this many batches per worker thread, however small the folder.
 TASKS_PER_THREAD = 4
+#: Seconds between looks at whether the cluster still has a worker, while no batch ends.
+WORKER_CHECK = 1.0
 
 #: Reads, prepares and classifies one batch: (names, loaders, classifier) -> rows.
 BatchReader = Callable[[list[str], list[Loader], TrainedClassifier], pd.DataFrame]
@@ -122,12 +128,17 @@ def _wait_for_a_worker(client: Client, address: str, seconds: float) -> None:
     try:
         client.wait_for_workers(1, timeout=seconds)
     except TimeoutError as error:
-        raise ConnectionError(
-            f"The Dask scheduler at inference.cluster.address={address} has had no "
-            f"worker for {seconds:g} s: start one (`dask worker {address}`), or set "
-            "inference.cluster.worker_wait=null for a cluster that adds workers "
-            "once tasks are queued."
-        ) from error
+        raise _no_worker(address, seconds) from error
+
+
+def _no_worker(address: str, seconds: float, when: str = "") -> ConnectionError:
+    """The error of a scheduler that has had no worker for ``seconds``."""
+    return ConnectionError(
+        f"The Dask scheduler at inference.cluster.address={address} has had no "
+        f"worker for {seconds:g} s{when}: start one (`dask worker {address}`), or "
+        "set inference.cluster.worker_wait=null for a cluster that adds workers "
+        "once tasks are queued."
+    )
 
 
 def classify_on_cluster(
@@ -138,6 +149,7 @@ def classify_on_cluster(
     batch_size: int,
     read: BatchReader,
     classifier: TrainedClassifier,
+    cluster: ClusterParams,
 ) -> Iterator[tuple[list[str], pd.DataFrame]]:
     """Yields each batch's names and rows as its task finishes (not in order).
 
@@ -152,6 +164,8 @@ def classify_on_cluster(
         read: A module-level function (workers import it by name) that reads,
             prepares and classifies a batch.
         classifier: The model, sent to every worker once.
+        cluster: Its parameters: a scheduler at its ``address`` with no worker for
+            ``worker_wait`` seconds mid-run stops the run (``ConnectionError``).
     """
     plugin = ModelPlugin(classifier)
     threads = max(sum(client.nthreads().values()), 1)
@@ -160,30 +174,60 @@ def classify_on_cluster(
         (files[at : at + size], loaders[at : at + size])
         for at in range(0, len(files), size)
     )
-    names_of = {}
-    running = as_completed(with_results=True)
+    running: dict[Future, list[str]] = {}  # each task's future and its files' names
 
     def submit(names: list[str], batch: list[Loader]) -> None:
         future = client.submit(_on_worker, read, names, batch, plugin.name, pure=False)
-        names_of[future.key] = names
-        running.add(future)
+        running[future] = names
 
     try:  # the scheduler keeps a plugin whose set-up failed on a worker: taken off too
         client.register_plugin(plugin)
         for batch in itertools.islice(todo, TASKS_AHEAD * threads):
             submit(*batch)
-        for future, rows in running:
+        while running:
+            future = _next_done(client, running, cluster)
+            rows = future.result()  # a task's error is the run's
             for batch in itertools.islice(todo, 1):
                 submit(*batch)
-            yield names_of.pop(future.key), rows
+            yield running.pop(future), rows
     finally:
-        running.clear()
+        running.clear()  # the tasks not done are forgotten by the scheduler
         try:
             client.unregister_worker_plugin(plugin.name)
         except Exception as error:  # the scheduler gone: what ended the run matters
             logger.warning(
                 f"Could not take the model off the cluster's workers: {error!r}"
             )
+
+
+def _next_done(
+    client: Client, running: dict[Future, list[str]], cluster: ClusterParams
+) -> Future:
+    """The first running task that is done, once one is; a scheduler at
+    ``cluster.address`` that has had no worker for ``cluster.worker_wait`` seconds
+    meanwhile is an error (a local cluster's workers are restarted by their nannies).
+
+    One at a time, looked at just before its result is taken: a task done earlier
+    may have lost its result with its worker since, and would wait to run again.
+    """
+    alone_since = None
+    while True:
+        try:
+            with client.as_current():  # wait() asks its client of the current one
+                wait(list(running), WORKER_CHECK, "FIRST_COMPLETED")
+        except TimeoutError:
+            pass
+        # Not wait()'s done ones: it counts a task whose result left with its worker.
+        for future in running:
+            if future.done():
+                return future
+        if not (cluster.address and cluster.worker_wait) or client.nthreads():
+            alone_since = None
+        elif alone_since is None:
+            alone_since = time.monotonic()
+        elif time.monotonic() - alone_since >= cluster.worker_wait:
+            kept = " mid-run (what it read is kept: a new run goes on from there)"
+            raise _no_worker(cluster.address, cluster.worker_wait, kept)
 
 
 def _on_worker(

@@ -232,6 +232,7 @@ def _classifying(
                 batch_size=inference.batch_size,
                 read=read,
                 classifier=classifier,
+                cluster=inference.cluster,
             )
         ) as batches,
     ):
