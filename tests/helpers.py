@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,14 @@ def within(call: Callable[[], Any], seconds: float = 60) -> Any:
     thread.join(seconds)
     assert outcome, f"the call did not return within {seconds} s"
     return outcome[0]
+
+
+def wait_for(condition: Callable[[], Any], seconds: float = 120) -> None:
+    """Polls ``condition`` until it holds."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"not within {seconds} s"
+        time.sleep(0.05)
 
 
 def run_python(code: str, **options: Any) -> subprocess.CompletedProcess[str]:

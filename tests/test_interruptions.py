@@ -14,7 +14,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -26,7 +25,7 @@ from kedro.io.core import Version
 
 from mnist_classifier.datasets import AtomicDataset, ClassifierDataset
 from mnist_classifier.realistic import write_realistic_folder
-from tests.helpers import copy_project
+from tests.helpers import copy_project, wait_for
 from tests.servers import left_running, run_to_end, stop_group
 from tests.serving.helpers import server_environment
 
@@ -311,7 +310,7 @@ def test_a_cluster_worker_killed_mid_run_loses_and_repeats_no_row(project, sampl
     )
     try:
         finished = ThreadPoolExecutor(1).submit(run.communicate, timeout=300)
-        _wait_for(lambda: len(list(journal.glob("*/*.parquet"))) >= 5)
+        wait_for(lambda: len(list(journal.glob("*/*.parquet"))) >= 5)
         workers = [
             process
             for process in psutil.Process(run.pid).children(recursive=True)
@@ -335,11 +334,3 @@ def test_a_cluster_worker_killed_mid_run_loses_and_repeats_no_row(project, sampl
     assert table["image"].is_unique
     assert table["status"].value_counts().to_dict() == {"ok": 400, "not an image": 1}
     assert np.isclose(table[[f"p{k}" for k in range(10)]].sum(axis=1), 1).sum() == 400
-
-
-def _wait_for(condition, seconds: float = 120) -> None:
-    """Polls ``condition`` until it holds."""
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, f"not within {seconds} s"
-        time.sleep(0.05)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import queue
 import threading
-import time
 from collections.abc import Iterator
 
 import numpy as np
@@ -26,6 +25,7 @@ from mnist_classifier.params import ClusterParams, InferenceParams
 from mnist_classifier.pipelines.inference.cluster import NO_DASHBOARD, connect
 from mnist_classifier.pipelines.inference.nodes import predict_digits
 from mnist_classifier.realistic import write_realistic_folder
+from tests.helpers import wait_for, within
 from tests.servers import free_port
 
 from .helpers import png_bytes, read_folder, slow_load
@@ -169,38 +169,22 @@ def test_a_scheduler_whose_workers_all_leave_mid_run_stops_it_not_a_wait(
 ):
     folder = write_files({f"{k}.png": png_bytes(paper_digit) for k in range(12)})
     files = PartitionedDataset(path=str(folder), dataset=ImageFileDataset).load()
-    read_one, workers_gone = threading.Event(), threading.Event()
 
     def read_all() -> None:
         run = predict_digits(files, {}, {}, tiny_model, inference)
         next(run)  # the first batch's rows; the next ones wait for this loop
-        read_one.set()
-        workers_gone.wait(60)
+        cluster.scale(0)  # every worker leaves, none comes back
+        with Client(cluster.scheduler_address) as client:
+            wait_for(lambda: not client.nthreads(), seconds=30)
         list(run)
 
     with LocalCluster(n_workers=1, host="127.0.0.1", **NO_DASHBOARD) as cluster:
         params = ClusterParams(address=cluster.scheduler_address, worker_wait=2)
         inference = InferenceParams(input_dir="x", batch_size=1, cluster=params)
-        outcome: queue.Queue = queue.Queue()
-        threading.Thread(  # a daemon: should the run wait for ever, the test fails
-            target=lambda: outcome.put(_raised(read_all)), daemon=True
-        ).start()
-        assert read_one.wait(60)
-        cluster.scale(0)  # every worker leaves, none comes back
-        with Client(cluster.scheduler_address) as client:
-            _wait_for(lambda: not client.nthreads())
-        workers_gone.set()
-        error = outcome.get(timeout=60)
+        error = within(read_all, seconds=60)  # should the run wait for ever: fails
     assert isinstance(error, ConnectionError), error
     assert "has had no worker for 2 s mid-run" in str(error)
     assert "inference.cluster.worker_wait=null" in str(error)
-
-
-def _wait_for(condition, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.1)
 
 
 def _raised(function, *args) -> BaseException | None:

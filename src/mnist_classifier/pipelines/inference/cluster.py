@@ -212,22 +212,21 @@ def _next_done(
     """
     alone_since = None
     while True:
-        try:
-            with client.as_current():  # wait() asks its client of the current one
-                wait(list(running), WORKER_CHECK, "FIRST_COMPLETED")
-        except TimeoutError:
-            pass
         # Not wait()'s done ones: it counts a task whose result left with its worker.
         for future in running:
             if future.done():
                 return future
-        if not (cluster.address and cluster.worker_wait) or client.nthreads():
-            alone_since = None
-        elif alone_since is None:
-            alone_since = time.monotonic()
-        elif time.monotonic() - alone_since >= cluster.worker_wait:
-            kept = " mid-run (what it read is kept: a new run goes on from there)"
-            raise _no_worker(cluster.address, cluster.worker_wait, kept)
+        try:
+            with client.as_current():  # wait() asks its client of the current one
+                wait(list(running), WORKER_CHECK, "FIRST_COMPLETED")
+        except TimeoutError:  # no task ended: does the cluster still have a worker?
+            if not (cluster.address and cluster.worker_wait) or client.nthreads():
+                alone_since = None
+            elif alone_since is None:
+                alone_since = time.monotonic()
+            elif time.monotonic() - alone_since >= cluster.worker_wait:
+                kept = " mid-run (what it read is kept: a new run goes on from there)"
+                raise _no_worker(cluster.address, cluster.worker_wait, kept) from None
 
 
 def _on_worker(
