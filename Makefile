@@ -38,6 +38,12 @@ export AIRFLOW__USAGE_DATA_COLLECTION__ENABLED := False
 # Quieter TensorFlow start-up logs.
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
+# pytest-xdist: the suite runs in this many processes (auto: one per core), a test file
+# each at a time, so that a file's module fixtures (a trained project, a server) are made
+# once. `make test` runs the browser tests after the others, alone: they time the page.
+TEST_WORKERS ?= auto
+PYTEST := $(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
+
 # Debian's chromium, which the browser tests drive (installed by `make browser`).
 CHROMIUM ?= /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -74,10 +80,11 @@ run: install  ## Prepare data, train, evaluate and report (kedro run).
 test: install browser $(AIRFLOW_STAMP)  ## Lint, check formatting, then run the whole test suite.
 	$(BIN)/ruff check src tests scripts
 	$(BIN)/ruff format --check src tests scripts
-	$(BIN)/pytest
+	$(PYTEST) -m "not browser"
+	$(BIN)/pytest -m browser
 
 test-quick: install  ## The test suite without the browser, Airflow and worker-kill tests.
-	$(BIN)/pytest -m "not browser and not airflow and not worker_kill"
+	$(PYTEST) -m "not browser and not airflow and not worker_kill"
 
 lint: install
 	$(BIN)/ruff check src tests scripts

@@ -13,6 +13,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -106,23 +107,25 @@ def stopped_run(project: Path, on: str, at: str, signal_name: str, *options, aft
     """A `kedro run` stopped by ``signal_name`` when it ``on`` (mv or put_file) a file
     whose path ends in ``at``, after ``after`` such files went through.
 
-    Its temporary files go into the project copy: a killed save cannot clean up its
-    temporary folder, which would otherwise stay in the machine's /tmp.
+    Its temporary files go into a folder removed after it: a killed save cannot clean
+    up its own. That folder is not in the project copy, whose deep path (deeper still
+    under pytest-xdist) leaves no room for the socket of the run's forkserver: a Unix
+    socket's path holds at most 107 bytes.
     """
-    hooks, scratch = project / "stopper", project / "tmp"
+    hooks = project / "stopper"
     hooks.mkdir(exist_ok=True)
-    scratch.mkdir(exist_ok=True)
     (hooks / "sitecustomize.py").write_text(textwrap.dedent(STOPPER))
-    return kedro_run_to_end(
-        project,
-        *options,
-        TMPDIR=str(scratch),
-        PYTHONPATH=str(hooks),
-        STOP_ON=on,
-        STOP_AT=at,
-        STOP_WITH=signal_name,
-        STOP_AFTER=str(after),
-    )
+    with tempfile.TemporaryDirectory(prefix="stopped-run-") as scratch:
+        return kedro_run_to_end(
+            project,
+            *options,
+            TMPDIR=scratch,
+            PYTHONPATH=str(hooks),
+            STOP_ON=on,
+            STOP_AT=at,
+            STOP_WITH=signal_name,
+            STOP_AFTER=str(after),
+        )
 
 
 def versions(project: Path, path: str) -> list[str]:
