@@ -27,6 +27,11 @@ AIRFLOW_STAMP := $(AIRFLOW_VENV)/.installed-python$(PYTHON_VERSION)
 # The configuration environment the DAGs run with, as `kedro run --env`.
 KEDRO_ENV ?= local
 
+# pip compiles the installed modules' bytecode one file at a time; compileall does it on
+# every core (-j0), skipping Kedro's project template, whose "conf.py" is not Python yet.
+PIP_INSTALL := -m pip install --quiet --disable-pip-version-check --no-compile
+COMPILE := -m compileall -q -j0 -x '\{\{ cookiecutter'
+
 # Kedro telemetry off for every target (the .telemetry file covers direct `kedro` calls),
 # and MLflow's (which reads DO_NOT_TRACK only when it is "true").
 export KEDRO_DISABLE_TELEMETRY := true
@@ -60,7 +65,8 @@ $(STAMP): pyproject.toml constraints.txt
 		rm -rf $(VENV); \
 	fi
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev]"
+	$(BIN)/python $(PIP_INSTALL) -c constraints.txt -e ".[dev]"
+	$(BIN)/python $(COMPILE) $(VENV)/lib
 	rm -f $(VENV)/.installed*
 	touch $@
 
@@ -130,7 +136,8 @@ $(AIRFLOW_STAMP): airflow/constraints.txt
 	$(check-python)
 	rm -rf $(AIRFLOW_VENV)
 	$(PYTHON) -m venv $(AIRFLOW_VENV)
-	$(AIRFLOW_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -c airflow/constraints.txt apache-airflow
+	$(AIRFLOW_VENV)/bin/python $(PIP_INSTALL) -c airflow/constraints.txt apache-airflow
+	$(AIRFLOW_VENV)/bin/python $(COMPILE) $(AIRFLOW_VENV)/lib
 	touch $@
 
 airflow: $(AIRFLOW_STAMP)  ## Install Airflow in .venv-airflow.
