@@ -46,6 +46,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 # pytest-xdist: the suite runs in this many processes (auto: one per core), a test file
 # each at a time, so that a file's module fixtures (a trained project, a server) are made
 # once. `make test` runs the browser tests after the others, alone: they time the page.
+# Each process, with what its tests start, takes up to about 2 GB (docs/experiments.md).
 TEST_WORKERS ?= auto
 PYTEST := $(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
