@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
+from kedro.io import DatasetError
 
 from mnist_classifier.classifier import ModelCard
 from mnist_classifier.datasets import IDXDataset
@@ -47,8 +48,10 @@ def within(call: Callable[[], Any], seconds: float = 60) -> Any:
     def run():
         try:
             outcome.append(call())
-        except Exception as error:
+        except DatasetError as error:
             outcome.append(error.__cause__ or error)
+        except Exception as error:
+            outcome.append(error)
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()

@@ -9,8 +9,6 @@ tests/test_interruptions.py.
 from __future__ import annotations
 
 import functools
-import queue
-import threading
 from collections.abc import Iterator
 
 import numpy as np
@@ -153,12 +151,8 @@ def test_a_scheduler_without_workers_is_one_clear_error_not_a_wait(
     with LocalCluster(n_workers=0, host="127.0.0.1", **NO_DASHBOARD) as empty:
         cluster = ClusterParams(address=empty.scheduler_address, worker_wait=2)
         params = InferenceParams(input_dir="x", cluster=cluster)
-        outcome: queue.Queue = queue.Queue()
-        threading.Thread(  # a daemon: should the run wait for ever, the test fails
-            target=lambda: outcome.put(_raised(read_folder, files, tiny_model, params)),
-            daemon=True,
-        ).start()
-        error = outcome.get(timeout=60)
+        # Should the run wait for ever, the test fails.
+        error = within(lambda: read_folder(files, tiny_model, params), seconds=60)
     assert isinstance(error, ConnectionError)
     assert "has had no worker for 2 s" in str(error)
     assert "inference.cluster.worker_wait=null" in str(error)
@@ -185,14 +179,6 @@ def test_a_scheduler_whose_workers_all_leave_mid_run_stops_it_not_a_wait(
     assert isinstance(error, ConnectionError), error
     assert "has had no worker for 2 s mid-run" in str(error)
     assert "inference.cluster.worker_wait=null" in str(error)
-
-
-def _raised(function, *args) -> BaseException | None:
-    try:
-        function(*args)
-    except BaseException as error:
-        return error
-    return None
 
 
 def test_a_local_cluster_listens_on_free_loopback_ports_only():
