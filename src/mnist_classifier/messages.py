@@ -3,12 +3,24 @@ trainings leave behind."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pydantic_core import ErrorDetails
+
 
 def first_line(error: BaseException, limit: int = 200) -> str:
     """The first line of ``error``'s message, at most ``limit`` characters, or its
     type's name when the message is empty (``str(error)`` of ``OSError()``, say)."""
     lines = str(error).strip().splitlines()
     return (lines[0][:limit] if lines else "") or type(error).__name__
+
+
+def field_problem(problem: ErrorDetails, whole: str = "the whole") -> str:
+    """One of Pydantic's validation problems (FastAPI's too) in one line: the field's
+    dotted path, or ``whole`` where it names none, then what is wrong with it."""
+    where = ".".join(map(str, problem["loc"])) or whole
+    return f"{where}: {problem['msg']}"
 
 
 def latest_model(version: str, made_by: str) -> str:

@@ -22,7 +22,7 @@ from kedro.io.core import DatasetError, Version
 from pydantic import ValidationError
 
 from mnist_classifier.classifier import ModelCard, TrainedClassifier
-from mnist_classifier.messages import first_line
+from mnist_classifier.messages import field_problem, first_line
 from mnist_classifier.startup import import_keras
 
 from .versioned_file import PARTIAL, VersionedFileDataset
@@ -157,11 +157,10 @@ class ClassifierDataset(VersionedFileDataset[TrainedClassifier, TrainedClassifie
                 "version of this project?): train a new one with `kedro run`."
             ) from error
         except ValidationError as error:
-            first = error.errors()[0]
-            field = ".".join(map(str, first["loc"])) or "its JSON"
+            first = field_problem(error.errors()[0], whole="its JSON")
             raise DatasetError(
-                f"{self._which(path)} has an invalid {CARD_NAME} ({field}: "
-                f"{first['msg'][:200]}; {error.error_count()} problem(s) in all)."
+                f"{self._which(path)} has an invalid {CARD_NAME} ({first[:250]}; "
+                f"{error.error_count()} problem(s) in all)."
             ) from error
 
     def _local_copy(self, path: PurePosixPath, tmp: Path) -> str:

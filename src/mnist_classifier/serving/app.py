@@ -30,6 +30,8 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
+from mnist_classifier.messages import field_problem
+
 logger = logging.getLogger(__name__)
 
 COLUMN = "image"
@@ -140,10 +142,7 @@ def create_app(
         request: Request, error: RequestValidationError
     ) -> Response:
         """A query or path parameter FastAPI refused: its 422, one line naming it."""
-        reasons = (
-            f"{'.'.join(map(str, problem['loc']))}: {problem['msg']}"
-            for problem in error.errors()
-        )
+        reasons = map(field_problem, error.errors())
         return JSONResponse({"error": "; ".join(reasons)}, status_code=422)
 
     @app.exception_handler(Exception)
