@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from mnist_classifier.pipelines.inference.seams import MOST_CROSSED, find_seams
+from mnist_classifier.pipelines.inference.seams import (
+    MOST_CROSSED,
+    find_seams,
+    stroke_unit,
+)
 
 # Two upright strokes, 3 px wide and 24 px tall, 4 px of paper between them.
 HEIGHT, WIDTH, GAP = 24, 10, slice(3, 7)
@@ -21,7 +25,7 @@ def _two_strokes(bridge: float | None = None) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _inner_seams(mask: np.ndarray, darkness: np.ndarray) -> list[tuple]:
-    seams, crossed = find_seams(mask, darkness)
+    seams, crossed = find_seams(mask, darkness, stroke_unit(mask))
     # The first seam is left of everything, the last right of it.
     assert (seams[0] == -1).all() and (seams[-1] == mask.shape[1] - 1).all()
     return list(zip(seams[1:-1], crossed[1:-1]))

@@ -465,7 +465,8 @@ def _lattice(
         return [group], Lattice(
             first, ((0, 1),), np.zeros((1, 4)), np.zeros(2), np.zeros(1)
         )
-    seams, crossed = find_seams(group.mask, page.ink[group.rows, group.cols])
+    stroke = stroke_unit(group.mask)
+    seams, crossed = find_seams(group.mask, page.ink[group.rows, group.cols], stroke)
     count = len(seams)
     columns = np.arange(width)
     spans, pieces = [(0, count - 1)], [group]
@@ -488,7 +489,7 @@ def _lattice(
                 continue
             spans.append((start, last))
             pieces.append(_Group(group.rows, group.cols, mask))
-    shape = _shape(pieces, height, stroke_unit(group.mask))
+    shape = _shape(pieces, height, stroke)
     lattice = Lattice(first, tuple(spans), shape, crossed, np.zeros(len(pieces)))
     return pieces, lattice
 

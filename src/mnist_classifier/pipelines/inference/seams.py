@@ -21,7 +21,7 @@ SEAM_SPACING = 0.1
 
 
 def find_seams(
-    mask: np.ndarray, darkness: np.ndarray
+    mask: np.ndarray, darkness: np.ndarray, stroke: float
 ) -> tuple[list[np.ndarray], np.ndarray]:
     """The candidate cuts through a group of ink: seams that cross few stroke pixels.
 
@@ -36,6 +36,7 @@ def find_seams(
     Args:
         mask: The group's stroke pixels (bool).
         darkness: Its ink's grey levels away from the paper, over the same pixels.
+        stroke: Its strokes' width (``stroke_unit``), what crossings are counted in.
 
     Returns:
         Each seam's column in each row (a stroke pixel at or left of it belongs to the
@@ -44,7 +45,6 @@ def find_seams(
         crosses, weighted by darkness, over the stroke width).
     """
     height, width = mask.shape
-    stroke = stroke_unit(mask)
     level = percentile(darkness[mask], 90)
     weight = np.where(mask, np.clip(darkness / level, 0, 1) ** SEAM_GAMMA, 0)
     weight = np.pad(weight, ((0, 0), (1, 1)))
