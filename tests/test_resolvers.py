@@ -11,6 +11,7 @@ def test_a_folder_has_one_key_however_it_is_named(tmp_path, monkeypatch):
     key = folder_key("my photos")
     assert key.startswith("my_photos-") and len(key) == len("my_photos-") + 8
     assert folder_key(str(tmp_path / "my photos") + "/") == key
+    assert folder_key(f"file://{tmp_path / 'my photos'}") == key
     assert folder_key(str(tmp_path / "elsewhere" / "my photos")) != key
     assert folder_key("s3://bucket/scans").startswith("scans-")
     assert folder_key("s3://bucket/scans/") == folder_key("s3://bucket/scans")

@@ -14,13 +14,14 @@ def folder_key(folder: str) -> str:
     its full path or URL, e.g. ``custom_digits-3f9a1c0b``.
 
     Two folders of the same name elsewhere get different keys; the same folder, named
-    by a relative or an absolute path, the same one. A relative path is taken from the
-    project's root, as Kedro takes the catalog's paths, wherever the run starts (a
-    notebook runs in ``notebooks/``).
+    by a relative or an absolute path or a ``file://`` URL, the same one. A relative
+    path is taken from the project's root, as Kedro takes the catalog's paths, wherever
+    the run starts (a notebook runs in ``notebooks/``).
     """
     where = folder.rstrip("/")  # s3://bucket/scans/ is s3://bucket/scans
-    if "://" not in folder:
-        path = Path(folder).expanduser()
+    local = folder.removeprefix("file://")  # fsspec's local files, as a path
+    if "://" not in local:
+        path = Path(local).expanduser()
         if not path.is_absolute():
             path = (find_kedro_project(Path.cwd()) or Path.cwd()) / path
         where = str(path.resolve())
