@@ -9,6 +9,7 @@ tests/test_interruptions.py.
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Iterator
 
 import numpy as np
@@ -20,7 +21,12 @@ from kedro_datasets.partitions import PartitionedDataset
 
 from mnist_classifier.datasets import ImageFileDataset
 from mnist_classifier.params import ClusterParams, InferenceParams
-from mnist_classifier.pipelines.inference.cluster import NO_DASHBOARD, connect
+from mnist_classifier.pipelines.inference import cluster as cluster_module
+from mnist_classifier.pipelines.inference.cluster import (
+    NO_DASHBOARD,
+    classify_on_cluster,
+    connect,
+)
 from mnist_classifier.pipelines.inference.nodes import predict_digits
 from mnist_classifier.realistic import write_realistic_folder
 from tests.helpers import wait_for, within
@@ -179,6 +185,57 @@ def test_a_scheduler_whose_workers_all_leave_mid_run_stops_it_not_a_wait(
     assert isinstance(error, ConnectionError), error
     assert "has had no worker for 2 s mid-run" in str(error)
     assert "inference.cluster.worker_wait=null" in str(error)
+
+
+class LostRows:
+    """A task Dask says is done, whose rows left with its worker before they were
+    taken: taking them waits for it to run again, as long as it is let."""
+
+    status = "finished"
+
+    def done(self) -> bool:
+        return True
+
+    def result(self, timeout: float | None = None) -> pd.DataFrame:
+        time.sleep(3600 if timeout is None else timeout)
+        raise TimeoutError
+
+
+class WorkersGone:
+    """A client of a scheduler whose workers have all left, with its tasks' rows."""
+
+    def nthreads(self) -> dict:
+        return {}
+
+    def submit(self, *args, **kwargs) -> LostRows:
+        return LostRows()
+
+    def register_plugin(self, plugin: object) -> None:
+        pass
+
+    def unregister_worker_plugin(self, name: str) -> None:
+        pass
+
+
+def test_rows_lost_with_their_worker_once_the_task_was_done_stop_the_run_too(
+    tiny_model, monkeypatch
+):
+    # The race in the test above, made certain: the task is done, its worker leaves
+    # before its rows are taken, and taking them would wait for a worker for ever.
+    monkeypatch.setattr(cluster_module, "RESULT_WAIT", 0.2)
+    params = ClusterParams(address="tcp://127.0.0.1:8786", worker_wait=1)
+    run = classify_on_cluster(
+        WorkersGone(),
+        ["a.png"],
+        [lambda: b""],
+        batch_size=1,
+        read=lambda names, loaders, classifier: pd.DataFrame(),
+        classifier=tiny_model,
+        cluster=params,
+    )
+    error = within(lambda: list(run), seconds=20)
+    assert isinstance(error, ConnectionError), error
+    assert "has had no worker for 1 s mid-run" in str(error)
 
 
 def test_a_local_cluster_listens_on_free_loopback_ports_only():

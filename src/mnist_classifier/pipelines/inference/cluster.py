@@ -63,6 +63,9 @@ TASKS_AHEAD = 2
 TASKS_PER_THREAD = 4
 #: Seconds between looks at whether the cluster still has a worker, while no batch ends.
 WORKER_CHECK = 1.0
+#: Seconds to take a finished batch's rows before looking at the workers again: rows
+#: that leave with their worker meanwhile are made again, which takes a worker.
+RESULT_WAIT = 5.0
 
 #: Reads, prepares and classifies one batch: (names, loaders, classifier) -> rows.
 BatchReader = Callable[[list[str], list[Loader], TrainedClassifier], pd.DataFrame]
@@ -185,8 +188,7 @@ def classify_on_cluster(
         for batch in itertools.islice(todo, TASKS_AHEAD * threads):
             submit(*batch)
         while running:
-            future = _next_done(client, running, cluster)
-            rows = future.result()  # a task's error is the run's
+            future, rows = _next_finished(client, running, cluster)
             for batch in itertools.islice(todo, 1):
                 submit(*batch)
             yield running.pop(future), rows
@@ -200,33 +202,45 @@ def classify_on_cluster(
             )
 
 
-def _next_done(
+def _next_finished(
     client: Client, running: dict[Future, list[str]], cluster: ClusterParams
-) -> Future:
-    """The first running task that is done, once one is; a scheduler at
-    ``cluster.address`` that has had no worker for ``cluster.worker_wait`` seconds
+) -> tuple[Future, pd.DataFrame]:
+    """The first running task to finish, and its rows, once there is one; a scheduler
+    at ``cluster.address`` that has had no worker for ``cluster.worker_wait`` seconds
     meanwhile is an error (a local cluster's workers are restarted by their nannies).
 
-    One at a time, looked at just before its result is taken: a task done earlier
-    may have lost its result with its worker since, and would wait to run again.
+    A task that is done may still lose its rows with its worker before they are taken
+    (Dask then runs it again, and taking them waits for that): so they are taken within
+    ``RESULT_WAIT`` seconds, or the workers are looked at again.
+
+    Raises:
+        ConnectionError: If the scheduler has had no worker for that long.
+        Exception: A task's error, which is the run's.
     """
     alone_since = None
     while True:
         # Not wait()'s done ones: it counts a task whose result left with its worker.
-        for future in running:
-            if future.done():
-                return future
-        try:
-            with client.as_current():  # wait() asks its client of the current one
-                wait(list(running), WORKER_CHECK, "FIRST_COMPLETED")
-        except TimeoutError:  # no task ended: does the cluster still have a worker?
-            if not (cluster.address and cluster.worker_wait) or client.nthreads():
-                alone_since = None
-            elif alone_since is None:
-                alone_since = time.monotonic()
-            elif time.monotonic() - alone_since >= cluster.worker_wait:
-                kept = " mid-run (what it read is kept: a new run goes on from there)"
-                raise _no_worker(cluster.address, cluster.worker_wait, kept) from None
+        done = next((future for future in running if future.done()), None)
+        if done is not None:
+            if done.status != "finished":
+                done.result()  # raises the task's error
+            with contextlib.suppress(TimeoutError):  # gone with its worker: made again
+                return done, done.result(RESULT_WAIT)
+        else:
+            try:
+                with client.as_current():  # wait() asks its client of the current one
+                    wait(list(running), WORKER_CHECK, "FIRST_COMPLETED")
+                continue
+            except TimeoutError:
+                pass
+        # No rows came: does the cluster still have a worker?
+        if not (cluster.address and cluster.worker_wait) or client.nthreads():
+            alone_since = None
+        elif alone_since is None:
+            alone_since = time.monotonic()
+        elif time.monotonic() - alone_since >= cluster.worker_wait:
+            kept = " mid-run (what it read is kept: a new run goes on from there)"
+            raise _no_worker(cluster.address, cluster.worker_wait, kept) from None
 
 
 def _on_worker(
