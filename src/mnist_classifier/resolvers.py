@@ -6,6 +6,7 @@ import hashlib
 import re
 from pathlib import Path
 
+from kedro.io.core import get_protocol_and_path
 from kedro.utils import find_kedro_project
 
 
@@ -18,9 +19,9 @@ def folder_key(folder: str) -> str:
     path is taken from the project's root, as Kedro takes the catalog's paths, wherever
     the run starts (a notebook runs in ``notebooks/``).
     """
+    protocol, local = get_protocol_and_path(folder)  # file:///x is the path /x
     where = folder.rstrip("/")  # s3://bucket/scans/ is s3://bucket/scans
-    local = folder.removeprefix("file://")  # fsspec's local files, as a path
-    if "://" not in local:
+    if protocol == "file":
         path = Path(local).expanduser()
         if not path.is_absolute():
             path = (find_kedro_project(Path.cwd()) or Path.cwd()) / path

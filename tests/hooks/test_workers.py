@@ -40,7 +40,7 @@ def write_files(folder: Path, count: int, prefix: str = "") -> None:
 
 
 def run_hook(project: Path, pipeline, **params) -> None:
-    settings = InferenceParams(input_dir="photos", **params)
+    settings = InferenceParams(**{"input_dir": "photos", **params})
     catalog = DataCatalog({"params:inference": MemoryDataset(settings)})
     run_params = {"project_path": project.as_posix()}
     WorkerServerHook().before_pipeline_run(run_params, pipeline, catalog)
@@ -59,6 +59,13 @@ def test_a_folder_of_one_chunk_is_read_without_it(started, tmp_path):
     assert started == []
     run_hook(tmp_path, inference.create_pipeline(), workers=2, layout="number")
     assert started == [True]  # numbers go to workers from two on
+
+
+def test_a_folder_named_by_a_file_url_is_counted_as_its_path(started, tmp_path):
+    write_files(tmp_path / "photos", CHUNK)
+    url = f"file://{tmp_path / 'photos'}"
+    run_hook(tmp_path, inference.create_pipeline(), workers=2, input_dir=url)
+    assert started == []
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,7 @@ from typing import Any
 
 from kedro.framework.hooks import hook_impl
 from kedro.io import CatalogProtocol
+from kedro.io.core import get_protocol_and_path
 from kedro.pipeline import Pipeline
 
 from mnist_classifier.params import InferenceParams
@@ -50,8 +51,9 @@ class WorkerServerHook:
         inference: InferenceParams = catalog.load(self.inference)  # Kedro validates it
         if inference.cluster or inference.worker_count() < 2:
             return
-        folder = Path(run_params.get("project_path") or ".") / inference.input_dir
-        if "://" not in inference.input_dir:  # a remote folder is not counted here
+        protocol, path = get_protocol_and_path(inference.input_dir)
+        if protocol == "file":  # a remote folder is not counted here
+            folder = Path(run_params.get("project_path") or ".") / path
             # Counted only as far as it decides: a large folder costs no listing.
             files = sum(1 for _ in itertools.islice(_visible_files(folder), CHUNK + 1))
             workers = inference.worker_count()
